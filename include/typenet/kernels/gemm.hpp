@@ -1,0 +1,133 @@
+#pragma once
+// Register-blocked matrix product with a fused epilogue.
+//
+//   C[M x N] (=|+=) epilogue( A[M x K] * B[K x N] )
+//
+// B and C are row-major; A is row-major or transposed (A(i,p) = a[p*lda + i]),
+// which covers the three products of a dense layer without copies:
+//   forward   Y  = X  * W        (A = X,   row-major)
+//   weights   dW = X^T * dZ      (A = X,   transposed)
+//   inputs    dX = dZ * W^T      (B = W^T, transposed once into scratch)
+// N is a compile-time constant so every column tail is resolved at compile time.
+// The micro-kernel keeps an MR x (NV * simd width) block of C in registers while
+// it walks K, and applies the epilogue (bias, activation) to those registers
+// before the single store: that is the fusion of dense+activation.
+#include <cstddef>
+
+#include "simd.hpp"
+
+namespace typenet::kernels {
+
+/// A(i, p) = a[i * lda + p]
+struct row_major {
+    template <class T>
+    static T at(const T* a, std::size_t lda, std::size_t i, std::size_t p) { return a[i * lda + p]; }
+};
+/// A(i, p) = a[p * lda + i]
+struct transposed {
+    template <class T>
+    static T at(const T* a, std::size_t lda, std::size_t i, std::size_t p) { return a[p * lda + i]; }
+};
+
+/// Epilogue that stores the product unchanged.
+struct no_epilogue {
+    template <class V>
+    V operator()(V acc, std::size_t /*column*/) const { return acc; }
+};
+
+namespace detail {
+
+// Register block: MR rows, NV vectors of W lanes (V = simd) or NV scalars (V = T).
+template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class T, class Epilogue>
+inline void micro_kernel(std::size_t K, const T* a, std::size_t lda, std::size_t i0, const T* b, std::size_t ldb,
+                         std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue) {
+    constexpr std::size_t W = lane_width<V>;
+    V acc[MR][NV];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
+
+    for (std::size_t p = 0; p < K; ++p) {
+        const T* brow = b + p * ldb + j0;
+        V bv[NV];
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < NV; ++v) bv[v] = load_lane<V>(brow + v * W);
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < MR; ++r) {
+            const V av(ALayout::at(a, lda, i0 + r, p));
+#pragma GCC unroll 16
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = mul_add(av, bv[v], acc[r][v]);
+        }
+    }
+
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < MR; ++r) {
+        T* crow = c + (i0 + r) * ldc + j0;
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < NV; ++v) {
+            V value = acc[r][v];
+            if constexpr (Accumulate) value = value + load_lane<V>(crow + v * W);
+            store_lane(crow + v * W, epilogue(value, j0 + v * W));
+        }
+    }
+}
+
+// All rows [0, M) for the columns [j0, j0 + NV*W): full MR blocks, then one tail block.
+template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class T, class Epilogue>
+inline void column_panel(std::size_t M, std::size_t K, const T* a, std::size_t lda, const T* b, std::size_t ldb,
+                         std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue) {
+    std::size_t i = 0;
+    for (; i + MR <= M; i += MR)
+        micro_kernel<V, MR, NV, ALayout, Accumulate>(K, a, lda, i, b, ldb, j0, c, ldc, epilogue);
+    const std::size_t rest = M - i;
+    if (rest == 0) return;
+    // Dispatch the row tail to a kernel of exactly that height (all compile-time).
+    [&]<std::size_t... R>(std::index_sequence<R...>) {
+        ((rest == R + 1 ? (micro_kernel<V, R + 1, NV, ALayout, Accumulate>(K, a, lda, i, b, ldb, j0, c, ldc, epilogue), 0)
+                        : 0),
+         ...);
+    }(std::make_index_sequence<MR - 1>{});
+}
+
+}  // namespace detail
+
+/// Rows of C kept in registers per block; with two vectors per row this uses
+/// 12 of the 16 AVX2 registers for accumulators.
+inline constexpr std::size_t gemm_rows_per_block = 6;
+inline constexpr std::size_t gemm_vectors_per_block = 2;
+
+/// C[M x N] (=|+=) epilogue(A[M x K] * B[K x N]); see the file comment.
+template <std::size_t N, class ALayout = row_major, bool Accumulate = false, class T, class Epilogue = no_epilogue>
+inline void gemm(std::size_t M, std::size_t K, const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
+                 std::size_t ldc, const Epilogue& epilogue = {}) {
+    using V = simd<T>;
+    constexpr std::size_t W = V::size;
+    constexpr std::size_t MR = gemm_rows_per_block;
+    constexpr std::size_t NV = gemm_vectors_per_block;
+    constexpr std::size_t panel = NV * W;
+    constexpr std::size_t full_panels = N / panel;
+    constexpr std::size_t tail_vectors = (N % panel) / W;
+    constexpr std::size_t tail_scalars = N % W;
+
+    for (std::size_t jp = 0; jp < full_panels; ++jp)
+        detail::column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, b, ldb, jp * panel, c, ldc, epilogue);
+    if constexpr (tail_vectors > 0)
+        detail::column_panel<V, MR, tail_vectors, ALayout, Accumulate>(M, K, a, lda, b, ldb, full_panels * panel, c,
+                                                                       ldc, epilogue);
+    if constexpr (tail_scalars > 0)
+        detail::column_panel<T, MR, tail_scalars, ALayout, Accumulate>(M, K, a, lda, b, ldb, N - tail_scalars, c, ldc,
+                                                                       epilogue);
+}
+
+/// out[N x M] = in[M x N]^T (both row-major).
+template <std::size_t M, std::size_t N, class T>
+inline void transpose(const T* in, T* out) {
+    constexpr std::size_t block = 16;
+    for (std::size_t i0 = 0; i0 < M; i0 += block)
+        for (std::size_t j0 = 0; j0 < N; j0 += block)
+            for (std::size_t i = i0; i < (i0 + block < M ? i0 + block : M); ++i)
+                for (std::size_t j = j0; j < (j0 + block < N ? j0 + block : N); ++j) out[j * M + i] = in[i * N + j];
+}
+
+}  // namespace typenet::kernels

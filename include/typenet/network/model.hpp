@@ -1,0 +1,138 @@
+#pragma once
+// model<Arch, T>: the parameters of an architecture, and inference.
+//
+// All parameters live in one contiguous, 64-byte aligned block whose size is
+// Arch::parameter_count. Layers own fixed slices of it (offsets known at compile
+// time), so optimisers, serialisation and gradient checks work on one flat array
+// while layers see their own weights.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include <boost/hana/for_each.hpp>
+
+#include "../core/random.hpp"
+#include "../core/storage.hpp"
+#include "sequential.hpp"
+
+namespace typenet {
+
+/// One named parameter tensor of a model, as visited by model::for_each_tensor.
+template <class T>
+struct tensor_ref {
+    std::size_t layer_index;   ///< position of its layer in the sequential list
+    std::string_view name;     ///< "weights", "bias", ...
+    std::span<const std::size_t> dims;
+    std::span<T> values;
+};
+
+template <class Arch, class T = float>
+class model {
+    static_assert(is_sequential_v<Arch>, "typenet: model<Arch> needs Arch = sequential<input<...>, layers...>");
+    static_assert(std::is_floating_point_v<T>, "typenet: model<Arch, T> needs a floating-point T (float or double)");
+
+public:
+    using architecture = Arch;
+    using value_type = T;
+    using input_shape = typename Arch::input_shape;
+    using output_shape = typename Arch::output_shape;
+    static constexpr std::size_t parameter_count = Arch::parameter_count;
+    static constexpr std::size_t input_size = Arch::input_size;
+    static constexpr std::size_t output_size = Arch::output_size;
+    using output_type = std::array<T, output_size>;
+
+    /// Parameters initialised from `seed` (He before ReLU, Glorot otherwise).
+    explicit model(std::uint64_t seed = 0) { initialize(seed); }
+
+    void initialize(std::uint64_t seed) {
+        random_engine rng(seed);
+        T* p = params_.data();
+        boost::hana::for_each(Arch::fused_plan::types, [&](auto t) {
+            using S = typename decltype(t)::type;
+            if constexpr (S::parameter_count > 0) S::initialize(p + S::param_offset, rng);
+        });
+    }
+
+    /// All parameters as one flat array (layer after layer).
+    std::span<T> parameters() noexcept { return params_.span(); }
+    std::span<const T> parameters() const noexcept { return params_.span(); }
+
+    /// Calls f(tensor_ref<T>) for every parameter tensor, in layer order.
+    template <class F>
+    void for_each_tensor(F&& f) {
+        visit_tensors<T>(params_.data(), f);
+    }
+    template <class F>
+    void for_each_tensor(F&& f) const {
+        visit_tensors<const T>(params_.data(), f);
+    }
+
+    /// Inference on one sample of input_size values. Allocates nothing: the
+    /// activations ping-pong between two stack buffers sized from the type.
+    output_type predict(std::span<const T> x) const {
+        if (x.size() != input_size)
+            throw std::invalid_argument("predict: input has " + std::to_string(x.size()) + " values, the network's input needs " +
+                                        std::to_string(input_size));
+        using plan = typename Arch::fused_plan;
+        constexpr std::size_t buffer_size = aligned_count<T>(plan::max_output_size > 0 ? plan::max_output_size : 1);
+        alignas(storage_alignment) T buffers[2][buffer_size];
+        const T* current = x.data();
+        int next = 0;
+        boost::hana::for_each(plan::types, [&](auto t) {
+            using S = typename decltype(t)::type;
+            if constexpr (!S::aliases_input) {
+                S::forward(params_.data() + S::param_offset, current, buffers[next], std::size_t{1});
+                current = buffers[next];
+                next ^= 1;
+            }
+        });
+        output_type y;
+        for (std::size_t i = 0; i < output_size; ++i) y[i] = current[i];
+        return y;
+    }
+    output_type operator()(std::span<const T> x) const { return predict(x); }
+
+    /// Index of the largest output (the predicted class of a classifier; for a
+    /// single output, 1 if it is positive).
+    std::size_t classify(std::span<const T> x) const {
+        const output_type y = predict(x);
+        if constexpr (output_size == 1) return y[0] > T(0) ? 1 : 0;
+        std::size_t best = 0;
+        for (std::size_t i = 1; i < output_size; ++i)
+            if (y[i] > y[best]) best = i;
+        return best;
+    }
+
+    friend bool operator==(const model& a, const model& b) {
+        const auto pa = a.parameters();
+        const auto pb = b.parameters();
+        for (std::size_t i = 0; i < parameter_count; ++i)
+            if (pa[i] != pb[i]) return false;
+        return true;
+    }
+
+private:
+    template <class U, class P, class F>
+    static void visit_tensors(P* base, F& f) {
+        boost::hana::for_each(Arch::reference_plan::types, [&](auto t) {
+            using S = typename decltype(t)::type;
+            if constexpr (S::parameter_count > 0) {
+                S::describe_tensors([&](std::string_view name, std::size_t offset, const auto& dims) {
+                    std::size_t n = 1;
+                    for (auto d : dims) n *= d;
+                    f(tensor_ref<U>{S::layer_index, name, std::span<const std::size_t>(dims.data(), dims.size()),
+                                    std::span<U>(base + S::param_offset + offset, n)});
+                });
+            }
+        });
+    }
+
+    fixed_buffer<T, parameter_count> params_;
+};
+
+}  // namespace typenet

@@ -1,0 +1,123 @@
+#pragma once
+// From a layer list to an execution plan: a compile-time list of stages.
+//
+// The reference plan has one stage per layer. The fused plan pattern-matches
+// adjacent layers: `dense<N>` followed by an element-wise activation becomes one
+// stage whose GEMM applies bias and activation in registers, and whose backward
+// folds the activation derivative into the bias-gradient pass. Both plans use the
+// same parameter layout, so one model runs on either; the reference plan is what
+// the fused one is tested against, and what gradient checks inspect layer by layer.
+#include <algorithm>
+#include <cstddef>
+
+#include <boost/hana/basic_tuple.hpp>
+#include <boost/hana/tuple.hpp>
+#include <boost/hana/type.hpp>
+
+#include "../layers/activations.hpp"
+#include "../layers/dense.hpp"
+#include "../layers/layer.hpp"
+
+namespace typenet {
+
+/// A stage placed in a plan: Position is its index among the plan's stages,
+/// Layers how many layers of the network it executes.
+template <class Stage, std::size_t Position, std::size_t Layers>
+struct planned : Stage {
+    using stage = Stage;
+    static constexpr std::size_t position = Position;
+    static constexpr std::size_t layers_covered = Layers;
+};
+
+template <class... Stages>
+struct stage_list {
+    static constexpr std::size_t count = sizeof...(Stages);
+    static constexpr std::size_t parameter_count = (Stages::parameter_count + ... + 0);
+    static constexpr std::size_t flops = (Stages::flops + ... + 0);
+    static constexpr std::size_t max_scratch = std::max({std::size_t{0}, Stages::scratch_size...});
+    /// Largest per-sample output of a stage that writes its own buffer.
+    static constexpr std::size_t max_output_size =
+        std::max({std::size_t{0}, (Stages::aliases_input ? 0 : Stages::output_shape::size)...});
+    /// The stages as a Boost.Hana tuple of types, for for_each / reverse.
+    static constexpr auto types = boost::hana::tuple_t<Stages...>;
+};
+
+namespace detail {
+
+template <class S, class List>
+struct prepend;
+template <class S, class... Ss>
+struct prepend<S, stage_list<Ss...>> {
+    using type = stage_list<S, Ss...>;
+};
+
+/// Stand-in for something that is not a layer: reports it once and passes the
+/// shape on, so the compiler does not bury the message under follow-on errors.
+template <class NotALayer, class In, std::size_t Index, std::size_t ParamOffset>
+struct not_a_layer_stage : stage_defaults {
+    static_assert(diagnostic::check<false, diagnostic::at_layer<Index, NotALayer>>,
+                  "typenet: this type in sequential<...> is not a layer (layers are dense<N>, relu, sigmoid, tanh_act, "
+                  "softmax, flatten, ...; a nested sequential is not allowed: list its layers instead)");
+    using layer = NotALayer;
+    using input_shape = In;
+    using output_shape = In;
+    static constexpr std::size_t layer_index = Index;
+    static constexpr std::size_t param_offset = ParamOffset;
+    static constexpr std::size_t flops = 0;
+    template <class T>
+    static void forward(const T*, const T*, T*, std::size_t) {}
+    template <class T>
+    static void backward(const T*, const T*, const T*, T*, T*, T*, std::size_t, T*) {}
+};
+
+template <class L, class In, std::size_t Index, std::size_t ParamOffset, bool = is_layer_v<L>>
+struct bind_layer {
+    using type = typename L::template stage<In, Index, ParamOffset>;
+};
+template <class L, class In, std::size_t Index, std::size_t ParamOffset>
+struct bind_layer<L, In, Index, ParamOffset, false> {
+    using type = not_a_layer_stage<L, In, Index, ParamOffset>;
+};
+
+template <bool Fuse, std::size_t Position, class In, std::size_t Index, std::size_t Offset, class... Layers>
+struct make_plan {
+    using type = stage_list<>;
+};
+
+// One layer, one stage.
+template <bool Fuse, std::size_t Position, class In, std::size_t Index, std::size_t Offset, class L, class... Rest>
+struct make_plan<Fuse, Position, In, Index, Offset, L, Rest...> {
+    using stage = planned<typename bind_layer<L, In, Index, Offset>::type, Position, 1>;
+    using type = typename prepend<stage, typename make_plan<Fuse, Position + 1, typename stage::output_shape, Index + 1,
+                                                            Offset + stage::parameter_count, Rest...>::type>::type;
+};
+
+// dense<U> followed by an element-wise activation: one fused stage.
+template <std::size_t Position, class In, std::size_t Index, std::size_t Offset, std::size_t U, class Act,
+          class... Rest>
+    requires is_elementwise_activation_v<Act>
+struct make_plan<true, Position, In, Index, Offset, dense<U>, Act, Rest...> {
+    using stage = planned<dense_stage<In, U, Index, Offset, Act>, Position, 2>;
+    using type = typename prepend<stage, typename make_plan<true, Position + 1, typename stage::output_shape, Index + 2,
+                                                            Offset + stage::parameter_count, Rest...>::type>::type;
+};
+
+template <class List>
+struct last_stage;
+template <class S>
+struct last_stage<stage_list<S>> {
+    using type = S;
+};
+template <class S, class... Ss>
+    requires(sizeof...(Ss) > 0)
+struct last_stage<stage_list<S, Ss...>> {
+    using type = typename last_stage<stage_list<Ss...>>::type;
+};
+
+}  // namespace detail
+
+/// Whether a plan fuses adjacent layers (what training and inference use) or runs
+/// every layer as its own stage (the reference, and what gradient checks inspect).
+enum class execution { fused, reference };
+
+}  // namespace typenet

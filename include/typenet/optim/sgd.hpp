@@ -1,0 +1,66 @@
+#pragma once
+// Stochastic gradient descent, optionally with heavy-ball momentum:
+//   v <- momentum * v + g;   p <- p - learning_rate * v      (momentum = 0: p <- p - lr g)
+// One fused SIMD pass over the flat parameter array per step.
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "../core/storage.hpp"
+#include "../kernels/simd.hpp"
+
+namespace typenet {
+
+struct sgd {
+    double learning_rate = 0.01;
+    double momentum = 0.0;
+
+    /// Throws std::invalid_argument naming the bad setting.
+    void validate() const {
+        if (!(learning_rate > 0) || !std::isfinite(learning_rate))
+            throw std::invalid_argument("sgd: learning_rate must be a finite number > 0, got " +
+                                        std::to_string(learning_rate));
+        if (!(momentum >= 0 && momentum < 1))
+            throw std::invalid_argument("sgd: momentum must be in [0, 1), got " + std::to_string(momentum));
+    }
+
+    template <class T>
+    struct state {
+        aligned_buffer<T> velocity;
+    };
+
+    template <class T>
+    state<T> make_state(std::size_t parameter_count) const {
+        return {momentum > 0 ? aligned_buffer<T>(parameter_count) : aligned_buffer<T>()};
+    }
+
+    template <class T>
+    void step(std::span<T> params, std::span<const T> grads, state<T>& s) const {
+        using V = kernels::simd<T>;
+        constexpr std::size_t W = V::size;
+        const T lr = static_cast<T>(learning_rate);
+        const std::size_t n = params.size();
+        T* p = params.data();
+        const T* g = grads.data();
+        if (momentum == 0) {
+            kernels::transform(p, g, p, n, [lr](auto pv, auto gv) { return pv - gv * decltype(pv)(lr); });
+            return;
+        }
+        const T mu = static_cast<T>(momentum);
+        T* v = s.velocity.data();
+        std::size_t i = 0;
+        for (; i + W <= n; i += W) {
+            const V vel = kernels::mul_add(V(mu), V::load_aligned(v + i), V::load_unaligned(g + i));
+            vel.store_aligned(v + i);
+            (V::load_unaligned(p + i) - V(lr) * vel).store_unaligned(p + i);
+        }
+        for (; i < n; ++i) {
+            v[i] = mu * v[i] + g[i];
+            p[i] -= lr * v[i];
+        }
+    }
+};
+
+}  // namespace typenet

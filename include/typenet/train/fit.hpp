@@ -1,0 +1,120 @@
+#pragma once
+// fit(): minibatch training. Each epoch reshuffles the training indices with a
+// seeded Fisher-Yates shuffle and walks them in batches, so every sample is used
+// exactly once per epoch (drawn without replacement); the last batch is smaller
+// when the batch size does not divide the data. batch_size = full_batch gives
+// plain (full-batch) gradient descent.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../core/random.hpp"
+#include "history.hpp"
+#include "metrics.hpp"
+#include "trainer.hpp"
+
+namespace typenet {
+
+inline constexpr std::size_t full_batch = std::numeric_limits<std::size_t>::max();
+
+struct fit_options {
+    std::size_t epochs = 10;
+    std::size_t batch_size = 32;     ///< full_batch for gradient descent on the whole set
+    std::uint64_t seed = 0;          ///< drives the shuffles and the validation split
+    bool shuffle = true;
+    double validation_split = 0;     ///< fraction of the data held out for validation, in [0, 1)
+    bool progress = true;            ///< per-epoch lines on stderr
+};
+
+/// Thrown when a loss or gradient becomes NaN or infinite; the model keeps the
+/// parameters of the last good step.
+struct training_diverged : std::runtime_error {
+    std::size_t epoch, batch;
+    training_diverged(std::size_t e, std::size_t b, double loss)
+        : std::runtime_error("fit: training diverged at epoch " + std::to_string(e) + ", batch " + std::to_string(b) +
+                             " (loss " + std::to_string(loss) +
+                             "); the model keeps the parameters of the last finite step. Lower the learning rate."),
+          epoch(e),
+          batch(b) {}
+};
+
+namespace detail {
+inline void validate_fit_options(const fit_options& o) {
+    if (o.epochs == 0) throw std::invalid_argument("fit: epochs must be at least 1");
+    if (o.batch_size == 0) throw std::invalid_argument("fit: batch_size must be at least 1 (full_batch for all samples)");
+    if (!(o.validation_split >= 0 && o.validation_split < 1))
+        throw std::invalid_argument("fit: validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
+}
+}  // namespace detail
+
+template <class Arch, class T, class Data, class Loss, class Optimizer>
+history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer, fit_options options = {}) {
+    static_assert(std::is_same_v<typename Data::target_type, typename Loss::template target<T>>,
+                  "typenet: fit: the loss and the data set disagree on targets (classification losses need "
+                  "labeled_data, mse needs regression_data)");
+    (void)sizeof(typename Loss::template fits<typename Arch::output_shape>);
+    constexpr std::size_t outputs = Arch::output_size;
+
+    // Validate everything before touching the model: a bad call changes nothing.
+    detail::validate_fit_options(options);
+    optimizer.validate();
+    data.validate(Arch::input_size, Loss::is_classifier ? class_count<outputs> : outputs, "fit");
+
+    random_engine rng(options.seed);
+    std::vector<std::size_t> order = detail::all_indices(data.size());
+    std::size_t validation_count = static_cast<std::size_t>(std::llround(options.validation_split * data.size()));
+    if (validation_count > 0) rng.shuffle(std::span<std::size_t>(order));
+    if (validation_count >= data.size())
+        throw std::invalid_argument("fit: validation_split leaves no training samples");
+    std::vector<std::size_t> train(order.begin(), order.end() - static_cast<std::ptrdiff_t>(validation_count));
+    const std::vector<std::size_t> validation(order.end() - static_cast<std::ptrdiff_t>(validation_count), order.end());
+
+    const std::size_t batch = std::min(options.batch_size, train.size());
+    trainer<Arch, T, Loss, Optimizer> step(m, loss, optimizer, batch);
+
+    history h;
+    for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
+        const auto start = std::chrono::steady_clock::now();
+        if (options.shuffle) rng.shuffle(std::span<std::size_t>(train));
+        double loss_sum = 0;
+        std::size_t correct = 0;
+        for (std::size_t first = 0, b = 1; first < train.size(); first += batch, ++b) {
+            const std::size_t n = std::min(batch, train.size() - first);
+            const step_result r = step.step(data, std::span<const std::size_t>(train.data() + first, n));
+            if (!r.finite) throw training_diverged(epoch, b, r.loss);
+            loss_sum += r.loss * static_cast<double>(n);
+            correct += r.correct;
+        }
+        epoch_record rec;
+        rec.epoch = epoch;
+        rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        rec.samples_per_second = rec.seconds > 0 ? static_cast<double>(train.size()) / rec.seconds : 0;
+        rec.loss = loss_sum / static_cast<double>(train.size());
+        if constexpr (Loss::is_classifier) rec.accuracy = static_cast<double>(correct) / static_cast<double>(train.size());
+        if (!validation.empty()) {
+            const evaluation v = evaluate(m, data, loss, std::span<const std::size_t>(validation));
+            rec.validation_loss = v.loss;
+            if constexpr (Loss::is_classifier) rec.validation_accuracy = v.accuracy;
+        }
+        h.epochs.push_back(rec);
+        if (options.progress) {
+            std::fprintf(stderr, "epoch %zu/%zu  loss %.4f", epoch, options.epochs, rec.loss);
+            if (rec.accuracy) std::fprintf(stderr, "  acc %.4f", *rec.accuracy);
+            if (rec.validation_loss) std::fprintf(stderr, "  val_loss %.4f", *rec.validation_loss);
+            if (rec.validation_accuracy) std::fprintf(stderr, "  val_acc %.4f", *rec.validation_accuracy);
+            std::fprintf(stderr, "  %.2fs  %.0f samples/s\n", rec.seconds, rec.samples_per_second);
+        }
+    }
+    return h;
+}
+
+}  // namespace typenet

@@ -1,0 +1,162 @@
+#pragma once
+// Numerical gradient check: the analytic gradients of the reference (unfused)
+// plan against central differences (f(x+h) - f(x-h)) / 2h, all in double
+// precision, reported layer by layer: for every layer the error of its parameter
+// gradients and of the gradient with respect to its input.
+//
+// Error of one value: |analytic - numeric| / max(|analytic|, |numeric|, floor).
+// The floor (default 1e-4) keeps values that are zero or nearly so (a dead ReLU,
+// a zero-margin hinge term) from turning rounding noise into huge relative errors.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/hana/for_each.hpp>
+
+#include "../core/type_name.hpp"
+#include "../network/model.hpp"
+#include "../network/passes.hpp"
+
+namespace typenet {
+
+struct gradient_check_options {
+    double step = 1e-5;                ///< h of the central difference
+    double floor = 1e-4;               ///< see the file comment
+    std::size_t max_values = 200;      ///< per tensor checked (evenly spaced); 0 = all
+};
+
+struct layer_gradient_error {
+    std::size_t layer_index = 0;
+    std::string layer;                  ///< e.g. "dense<16>"
+    std::size_t parameters_checked = 0;
+    double parameter_error = 0;         ///< max over the checked parameters (0 if it has none)
+    std::size_t inputs_checked = 0;
+    double input_error = 0;             ///< max over the checked values of d loss / d layer input
+};
+
+struct gradient_check_result {
+    std::vector<layer_gradient_error> layers;
+    double max_error() const {
+        double e = 0;
+        for (const auto& l : layers) e = std::max({e, l.parameter_error, l.input_error});
+        return e;
+    }
+};
+
+namespace detail {
+
+inline double gradient_error(double analytic, double numeric, double floor) {
+    return std::fabs(analytic - numeric) / std::max({std::fabs(analytic), std::fabs(numeric), floor});
+}
+
+inline std::vector<std::size_t> spaced_indices(std::size_t n, std::size_t max_values) {
+    std::vector<std::size_t> idx;
+    if (max_values == 0 || n <= max_values) {
+        for (std::size_t i = 0; i < n; ++i) idx.push_back(i);
+    } else {
+        for (std::size_t k = 0; k < max_values; ++k) idx.push_back(k * n / max_values);
+    }
+    return idx;
+}
+
+/// Forward from stage `first` on (earlier activations are taken as they are).
+template <class Arch, class T, execution Mode>
+void forward_from(std::size_t first, const T* params, workspace<Arch, T, Mode>& ws, std::size_t batch) {
+    using plan = typename workspace<Arch, T, Mode>::plan;
+    boost::hana::for_each(plan::types, [&](auto t) {
+        using S = typename decltype(t)::type;
+        if constexpr (!S::aliases_input)
+            if (S::position >= first)
+                S::forward(params + S::param_offset, ws.activation(S::position), ws.stage_output(S::position), batch);
+    });
+}
+
+}  // namespace detail
+
+/// Checks `m` on the batch x (batch x input_size values, row-major) with targets y
+/// (one label per sample for classifiers, batch x outputs values for mse).
+template <class Arch, class T, class Loss, class Target>
+gradient_check_result gradient_check(const model<Arch, T>& m, Loss, std::span<const T> x, std::span<const Target> y,
+                                     gradient_check_options options = {}) {
+    using D = double;
+    constexpr std::size_t inputs = Arch::input_size;
+    constexpr std::size_t outputs = Arch::output_size;
+    using plan = typename Arch::reference_plan;
+    (void)sizeof(typename Loss::template fits<typename Arch::output_shape>);
+    if (x.empty() || x.size() % inputs != 0)
+        throw std::invalid_argument("gradient_check: x must hold a whole number of samples of " +
+                                    std::to_string(inputs) + " values");
+    const std::size_t batch = x.size() / inputs;
+    const std::size_t target_width = Loss::is_classifier ? 1 : outputs;
+    if (y.size() != batch * target_width)
+        throw std::invalid_argument("gradient_check: y must hold " + std::to_string(batch * target_width) + " targets");
+
+    // Everything in double: copy parameters, inputs and targets.
+    model<Arch, D> md;
+    std::copy(m.parameters().begin(), m.parameters().end(), md.parameters().begin());
+    std::vector<D> xd(x.begin(), x.end());
+    using DT = typename Loss::template target<D>;
+    std::vector<DT> yd(y.begin(), y.end());
+    D* params = md.parameters().data();
+
+    // Analytic gradients.
+    workspace<Arch, D, execution::reference> ws(batch);
+    forward_pass(static_cast<const D*>(params), ws, xd.data(), batch, true);
+    Loss::template evaluate<outputs>(ws.output(), yd.data(), ws.output_gradient(), batch);
+    backward_pass(static_cast<const D*>(params), ws, batch);
+
+    // Numerical ones, on a second workspace.
+    workspace<Arch, D, execution::reference> probe(batch);
+    auto loss_at = [&](std::size_t first_stage) {
+        detail::forward_from(first_stage, static_cast<const D*>(params), probe, batch);
+        return Loss::template evaluate<outputs>(probe.output(), yd.data(), static_cast<D*>(nullptr), batch);
+    };
+    forward_pass(static_cast<const D*>(params), probe, xd.data(), batch);
+    const D h = options.step;
+
+    gradient_check_result result;
+    boost::hana::for_each(plan::types, [&](auto t) {
+        using S = typename decltype(t)::type;
+        layer_gradient_error e;
+        e.layer_index = S::layer_index;
+        e.layer = type_name<typename S::layer>();
+
+        // Parameters of this layer.
+        const D* analytic_p = ws.parameter_gradients().data() + S::param_offset;
+        for (std::size_t i : detail::spaced_indices(S::parameter_count, options.max_values)) {
+            D& p = params[S::param_offset + i];
+            const D saved = p;
+            p = saved + h;
+            const D up = loss_at(S::position);
+            p = saved - h;
+            const D down = loss_at(S::position);
+            p = saved;
+            e.parameter_error = std::max(e.parameter_error, detail::gradient_error(analytic_p[i], (up - down) / (2 * h), options.floor));
+            ++e.parameters_checked;
+        }
+        loss_at(S::position);  // restore the probe's activations
+
+        // The layer's input (for stage 0, the network input).
+        D* act = S::position == 0 ? xd.data() : probe.stage_output(S::position - 1);
+        const D* analytic_x = ws.gradient(S::position);
+        const std::size_t n = batch * S::input_shape::size;
+        for (std::size_t i : detail::spaced_indices(n, options.max_values)) {
+            const D saved = act[i];
+            act[i] = saved + h;
+            const D up = loss_at(S::position);
+            act[i] = saved - h;
+            const D down = loss_at(S::position);
+            act[i] = saved;
+            e.input_error = std::max(e.input_error, detail::gradient_error(analytic_x[i], (up - down) / (2 * h), options.floor));
+            ++e.inputs_checked;
+        }
+        loss_at(S::position);
+        result.layers.push_back(e);
+    });
+    return result;
+}
+
+}  // namespace typenet

@@ -1,0 +1,40 @@
+#pragma once
+// typenet: neural networks for image analysis as C++ types.
+//
+//   using net = typenet::sequential<typenet::input<784>, typenet::dense<128>, typenet::relu, typenet::dense<10>>;
+//   typenet::model<net> m{42};
+//   auto history = typenet::fit(m, data, typenet::softmax_cross_entropy{}, typenet::sgd{.learning_rate = 0.1});
+
+#include "core/diagnostic.hpp"
+#include "core/random.hpp"
+#include "core/shape.hpp"
+#include "core/storage.hpp"
+#include "core/type_name.hpp"
+
+#include "layers/activations.hpp"
+#include "layers/dense.hpp"
+#include "layers/flatten.hpp"
+#include "layers/input.hpp"
+#include "layers/softmax.hpp"
+
+#include "network/model.hpp"
+#include "network/passes.hpp"
+#include "network/plan.hpp"
+#include "network/sequential.hpp"
+#include "network/workspace.hpp"
+
+#include "loss/binary_cross_entropy.hpp"
+#include "loss/hinge.hpp"
+#include "loss/mse.hpp"
+#include "loss/softmax_cross_entropy.hpp"
+
+#include "optim/sgd.hpp"
+
+#include "data/dataset.hpp"
+#include "data/synthetic.hpp"
+
+#include "train/fit.hpp"
+#include "train/gradient_check.hpp"
+#include "train/history.hpp"
+#include "train/metrics.hpp"
+#include "train/trainer.hpp"

@@ -1,0 +1,93 @@
+// Architectures as types: shapes, sizes and costs are compile-time constants.
+#include <catch2/catch.hpp>
+
+#include <typenet/typenet.hpp>
+
+using namespace typenet;
+
+namespace {
+
+using linear_regressor = sequential<input<1>, dense<1>>;
+static_assert(linear_regressor::input_size == 1);
+static_assert(linear_regressor::output_size == 1);
+static_assert(linear_regressor::parameter_count == 2);
+static_assert(linear_regressor::layer_count == 1);
+static_assert(linear_regressor::flops == 2 + 1);
+
+using mlp = sequential<input<784>, dense<128>, relu, dense<10>>;
+static_assert(std::is_same_v<mlp::input_shape, shape<784>>);
+static_assert(std::is_same_v<mlp::output_shape, shape<10>>);
+static_assert(mlp::layer_count == 3);
+static_assert(mlp::parameter_count == 784 * 128 + 128 + 128 * 10 + 10);
+static_assert(mlp::parameter_bytes<float> == 4 * 101770);
+// forward FLOPs: 2*K*N for each product, N for each bias add, 1 per ReLU output.
+static_assert(mlp::flops == (2 * 784 * 128 + 128) + 128 + (2 * 128 * 10 + 10));
+
+using image_mlp = sequential<input<1, 28, 28>, flatten, dense<256>, tanh_act, dense<128>, sigmoid, dense<10>, softmax>;
+static_assert(std::is_same_v<image_mlp::input_shape, shape<1, 28, 28>>);
+static_assert(image_mlp::input_size == 784);
+static_assert(std::is_same_v<image_mlp::output_shape, shape<10>>);
+static_assert(image_mlp::layer_count == 7);
+static_assert(image_mlp::parameter_count == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10);
+
+using spiral_net = sequential<input<2>, dense<16>, tanh_, dense<16>, tanh_, dense<2>>;
+static_assert(spiral_net::parameter_count == (2 * 16 + 16) + (16 * 16 + 16) + (16 * 2 + 2));
+static_assert(spiral_net::output_size == 2);
+
+// The fused plan merges dense+activation pairs; the reference plan keeps one stage per layer.
+static_assert(mlp::reference_plan::count == 3);
+static_assert(mlp::fused_plan::count == 2);
+static_assert(spiral_net::fused_plan::count == 3);
+static_assert(image_mlp::reference_plan::count == 7);
+static_assert(image_mlp::fused_plan::count == 5);  // flatten, dense+tanh, dense+sigmoid, dense, softmax
+static_assert(mlp::fused_plan::parameter_count == mlp::reference_plan::parameter_count);
+
+// Costs a user can assert on: a model that must fit a budget.
+static_assert(mlp::parameter_bytes<float> < 512 * 1024, "the MLP fits in 512 KiB");
+
+}  // namespace
+
+TEST_CASE("models are sized from their type and 64-byte aligned", "[model]") {
+    model<mlp> m(1);
+    CHECK(m.parameters().size() == mlp::parameter_count);
+    CHECK(reinterpret_cast<std::uintptr_t>(m.parameters().data()) % 64 == 0);
+    model<mlp, double> md(1);
+    CHECK(md.parameters().size() == mlp::parameter_count);
+    CHECK(reinterpret_cast<std::uintptr_t>(md.parameters().data()) % 64 == 0);
+}
+
+TEST_CASE("tensors are visited in layer order with their shapes", "[model]") {
+    model<image_mlp> m(3);
+    std::vector<std::string> seen;
+    std::size_t total = 0;
+    m.for_each_tensor([&](const tensor_ref<float>& t) {
+        seen.push_back(std::to_string(t.layer_index) + ":" + std::string(t.name) + ":" + std::to_string(t.values.size()));
+        total += t.values.size();
+    });
+    CHECK(seen == std::vector<std::string>{"1:weights:200704", "1:bias:256", "3:weights:32768", "3:bias:128",
+                                           "5:weights:1280", "5:bias:10"});
+    CHECK(total == image_mlp::parameter_count);
+}
+
+TEST_CASE("initialisation is seeded: He before ReLU, Glorot otherwise, zero bias", "[model]") {
+    model<mlp> a(7), b(7), c(8);
+    CHECK(a == b);
+    CHECK_FALSE(a == c);
+    // first layer is followed by relu: He normal, std sqrt(2/784)
+    double sum2 = 0;
+    std::size_t n = 0;
+    a.for_each_tensor([&](const tensor_ref<float>& t) {
+        if (t.layer_index == 0 && t.name == "weights")
+            for (float v : t.values) sum2 += double(v) * v, ++n;
+        if (t.name == "bias")
+            for (float v : t.values) CHECK(v == 0.0f);
+        if (t.layer_index == 2 && t.name == "weights")
+            for (float v : t.values) CHECK(std::abs(v) <= std::sqrt(6.0 / (128 + 10)));
+    });
+    CHECK(std::sqrt(sum2 / n) == Approx(std::sqrt(2.0 / 784)).epsilon(0.02));
+}
+
+TEST_CASE("layer names read like the declaration", "[model]") {
+    CHECK(type_name<dense<128>>() == "dense<128>");
+    CHECK(type_name<relu>() == "relu");
+}
