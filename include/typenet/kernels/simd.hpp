@@ -58,18 +58,20 @@ inline V mul_add(V a, V b, V c) {
 template <class T, class F>
 inline void transform(const T* in, T* out, std::size_t n, F f) {
     constexpr std::size_t W = simd_width<T>;
-    std::size_t i = 0;
-    for (; i + W <= n; i += W) store_lane(out + i, f(load_lane<simd<T>>(in + i)));
-    for (; i < n; ++i) out[i] = f(in[i]);
+    const std::size_t vector_end = n - n % W;
+    for (std::size_t i = 0; i < vector_end; i += W) store_lane(out + i, f(load_lane<simd<T>>(in + i)));
+    // The tail is shorter than one vector; bounding it by W (not n) tells the compiler so.
+    for (std::size_t r = 0; r < n % W; ++r) out[vector_end + r] = f(in[vector_end + r]);
 }
 
 /// out[i] = f(a[i], b[i]).
 template <class T, class F>
 inline void transform(const T* a, const T* b, T* out, std::size_t n, F f) {
     constexpr std::size_t W = simd_width<T>;
-    std::size_t i = 0;
-    for (; i + W <= n; i += W) store_lane(out + i, f(load_lane<simd<T>>(a + i), load_lane<simd<T>>(b + i)));
-    for (; i < n; ++i) out[i] = f(a[i], b[i]);
+    const std::size_t vector_end = n - n % W;
+    for (std::size_t i = 0; i < vector_end; i += W)
+        store_lane(out + i, f(load_lane<simd<T>>(a + i), load_lane<simd<T>>(b + i)));
+    for (std::size_t r = 0; r < n % W; ++r) out[vector_end + r] = f(a[vector_end + r], b[vector_end + r]);
 }
 
 }  // namespace typenet::kernels

@@ -1,0 +1,209 @@
+// Backpropagation is right: every layer and every loss against central
+// differences in double precision, the fused plan against the reference plan,
+// and a deliberately broken layer that the check must catch.
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include <typenet/typenet.hpp>
+
+using namespace typenet;
+
+namespace {
+
+template <class T>
+std::vector<T> random_values(std::size_t n, std::uint64_t seed, double scale = 1.0) {
+    random_engine rng(seed);
+    std::vector<T> v(n);
+    for (auto& x : v) x = static_cast<T>(rng.uniform(-scale, scale));
+    return v;
+}
+
+std::vector<label_t> random_labels(std::size_t n, std::size_t classes, std::uint64_t seed) {
+    random_engine rng(seed);
+    std::vector<label_t> v(n);
+    for (auto& y : v) y = static_cast<label_t>(rng.below(classes));
+    return v;
+}
+
+template <class Arch, class Loss>
+gradient_check_result check_classifier(std::size_t batch, std::uint64_t seed) {
+    model<Arch, double> m(seed);
+    const auto x = random_values<double>(batch * Arch::input_size, seed + 1);
+    const auto y = random_labels(batch, class_count<Arch::output_size>, seed + 2);
+    return gradient_check(m, Loss{}, std::span<const double>(x), std::span<const label_t>(y));
+}
+
+void require_all_below(const gradient_check_result& r, double bound) {
+    for (const auto& l : r.layers) {
+        INFO("layer " << l.layer_index << " " << l.layer << ": parameter error " << l.parameter_error
+                      << ", input error " << l.input_error);
+        CHECK(l.parameter_error <= bound);
+        CHECK(l.input_error <= bound);
+        CHECK(l.inputs_checked > 0);
+    }
+}
+
+// A test-only activation whose backward forgets a factor of 2 in sigmoid's derivative.
+struct broken_sigmoid : detail::elementwise_activation<broken_sigmoid> {
+    static constexpr std::size_t flops_per_value = 4;
+    template <class V>
+    static V forward_lane(V z) { return sigmoid::forward_lane(z); }
+    template <class V>
+    static V backward_lane(V y, V g) { return V(2) * sigmoid::backward_lane(y, g); }
+};
+
+}  // namespace
+
+TEST_CASE("dense (with bias) passes the gradient check", "[gradient]") {
+    const auto r = check_classifier<sequential<input<5>, dense<4>>, softmax_cross_entropy>(3, 11);
+    REQUIRE(r.layers.size() == 1);
+    CHECK(r.layers[0].layer == "dense<4>");
+    CHECK(r.layers[0].parameters_checked == 5 * 4 + 4);
+    require_all_below(r, 1e-6);
+}
+
+TEST_CASE("relu passes the gradient check", "[gradient]") {
+    require_all_below(check_classifier<sequential<input<6>, dense<8>, relu, dense<3>>, softmax_cross_entropy>(4, 21),
+                      1e-6);
+}
+
+TEST_CASE("sigmoid passes the gradient check", "[gradient]") {
+    require_all_below(check_classifier<sequential<input<6>, dense<8>, sigmoid, dense<3>>, softmax_cross_entropy>(4, 31),
+                      1e-6);
+}
+
+TEST_CASE("tanh passes the gradient check", "[gradient]") {
+    require_all_below(check_classifier<sequential<input<6>, dense<8>, tanh_act, dense<3>>, softmax_cross_entropy>(4, 41),
+                      1e-6);
+}
+
+TEST_CASE("softmax layer passes the gradient check", "[gradient]") {
+    // softmax as a layer, trained through mse on its probabilities.
+    using net = sequential<input<4>, dense<5>, softmax>;
+    model<net, double> m(51);
+    const auto x = random_values<double>(3 * 4, 52, 2.0);
+    const auto t = random_values<double>(3 * 5, 53);
+    require_all_below(gradient_check(m, mse{}, std::span<const double>(x), std::span<const double>(t)), 1e-6);
+}
+
+TEST_CASE("flatten passes the gradient check", "[gradient]") {
+    using net = sequential<input<2, 3, 3>, flatten, dense<4>, relu, dense<3>>;
+    const auto r = check_classifier<net, softmax_cross_entropy>(2, 61);
+    REQUIRE(r.layers.size() == 4);
+    CHECK(r.layers[0].layer == "flatten");
+    require_all_below(r, 1e-6);
+}
+
+TEST_CASE("each loss passes the gradient check", "[gradient][loss]") {
+    using net = sequential<input<5>, dense<7>, tanh_act, dense<4>>;
+    SECTION("softmax_cross_entropy") { require_all_below(check_classifier<net, softmax_cross_entropy>(6, 71), 1e-6); }
+    SECTION("hinge") { require_all_below(check_classifier<net, hinge>(6, 72), 1e-6); }
+    SECTION("binary_cross_entropy") {
+        require_all_below(check_classifier<sequential<input<5>, dense<7>, tanh_act, dense<1>>, binary_cross_entropy>(6, 73),
+                          1e-6);
+    }
+    SECTION("mse") {
+        model<net, double> m(74);
+        const auto x = random_values<double>(6 * 5, 75);
+        const auto t = random_values<double>(6 * 4, 76);
+        require_all_below(gradient_check(m, mse{}, std::span<const double>(x), std::span<const double>(t)), 1e-6);
+    }
+}
+
+TEST_CASE("a deep MLP passes the gradient check layer by layer", "[gradient]") {
+    using net = sequential<input<2, 2, 2>, flatten, dense<16>, relu, dense<12>, sigmoid, dense<9>, tanh_act, dense<5>>;
+    const auto r = check_classifier<net, softmax_cross_entropy>(5, 81);
+    REQUIRE(r.layers.size() == net::layer_count);
+    require_all_below(r, 1e-6);
+    CHECK(r.max_error() <= 1e-6);
+}
+
+TEST_CASE("the gradient check catches a broken backward", "[gradient]") {
+    using net = sequential<input<6>, dense<8>, broken_sigmoid, dense<3>>;
+    const auto r = check_classifier<net, softmax_cross_entropy>(4, 91);
+    // The broken layer's input gradient and the first dense layer's parameters are off by ~100 %.
+    CHECK(r.layers[1].input_error > 0.1);
+    CHECK(r.layers[0].parameter_error > 0.1);
+    // Layers after it are unaffected.
+    CHECK(r.layers[2].parameter_error <= 1e-6);
+}
+
+TEST_CASE("a float model is checked in double precision", "[gradient]") {
+    using net = sequential<input<3>, dense<4>, relu, dense<2>>;
+    model<net, float> m(5);
+    const auto x = random_values<float>(4 * 3, 6);
+    const auto y = random_labels(4, 2, 7);
+    const auto r = gradient_check(m, softmax_cross_entropy{}, std::span<const float>(x), std::span<const label_t>(y));
+    require_all_below(r, 1e-6);
+}
+
+namespace {
+
+// Runs one forward+loss+backward on both plans and compares outputs and gradients.
+template <class Arch, class T>
+void compare_plans(std::size_t batch, std::uint64_t seed, double tolerance) {
+    model<Arch, T> m(seed);
+    const auto x = random_values<T>(batch * Arch::input_size, seed + 1);
+    const auto y = random_labels(batch, Arch::output_size, seed + 2);
+    workspace<Arch, T, execution::fused> fused(batch);
+    workspace<Arch, T, execution::reference> reference(batch);
+    const T* p = m.parameters().data();
+    forward_pass(p, fused, x.data(), batch, true);
+    forward_pass(p, reference, x.data(), batch, true);
+    for (std::size_t i = 0; i < batch * Arch::output_size; ++i)
+        REQUIRE(fused.output()[i] == Approx(reference.output()[i]).margin(tolerance));
+    softmax_cross_entropy::evaluate<Arch::output_size>(fused.output(), y.data(), fused.output_gradient(), batch);
+    softmax_cross_entropy::evaluate<Arch::output_size>(reference.output(), y.data(), reference.output_gradient(), batch);
+    backward_pass(p, fused, batch);
+    backward_pass(p, reference, batch);
+    const auto gf = fused.parameter_gradients();
+    const auto gr = reference.parameter_gradients();
+    double worst = 0;
+    for (std::size_t i = 0; i < gf.size(); ++i) worst = std::max(worst, double(std::abs(gf[i] - gr[i])));
+    CHECK(worst <= tolerance);
+    for (std::size_t i = 0; i < batch * Arch::input_size; ++i)
+        REQUIRE(fused.input_gradient()[i] == Approx(reference.input_gradient()[i]).margin(tolerance));
+}
+
+}  // namespace
+
+TEST_CASE("the fused plan computes what the reference plan computes", "[fusion]") {
+    using net = sequential<input<1, 7, 5>, flatten, dense<37>, relu, dense<16>, tanh_act, dense<9>, sigmoid, dense<10>>;
+    static_assert(net::fused_plan::count == 5 && net::reference_plan::count == 8);
+    compare_plans<net, float>(13, 3, 1e-5);
+    compare_plans<net, double>(7, 4, 1e-12);
+    compare_plans<sequential<input<784>, dense<128>, relu, dense<10>>, float>(64, 5, 1e-5);
+}
+
+TEST_CASE("dense forward matches y = W x + b computed by hand", "[layers]") {
+    using net = sequential<input<3>, dense<2>>;
+    model<net, double> m;
+    // W is stored inputs x outputs: W[k][n] is the weight from input k to output n.
+    const double w[3][2] = {{1, -1}, {2, 0.5}, {-3, 4}};
+    auto p = m.parameters();
+    for (int k = 0; k < 3; ++k)
+        for (int n = 0; n < 2; ++n) p[k * 2 + n] = w[k][n];
+    p[6] = 0.25;
+    p[7] = -0.5;
+    const std::array<double, 3> x{1, 2, 3};
+    const auto y = m.predict(x);
+    CHECK(y[0] == Approx(1 + 4 - 9 + 0.25));
+    CHECK(y[1] == Approx(-1 + 1 + 12 - 0.5));
+}
+
+TEST_CASE("activations and softmax forward values", "[layers]") {
+    using net = sequential<input<4>, relu>;
+    model<net, double> m;
+    const auto y = m.predict(std::array<double, 4>{-2, -0.0, 0.5, 3});
+    CHECK(y == std::array<double, 4>{0, 0, 0.5, 3});
+    model<sequential<input<3>, sigmoid>, double> s;
+    CHECK(s.predict(std::array<double, 3>{0, 1000, -1000}) == std::array<double, 3>{0.5, 1, 0});
+    model<sequential<input<2>, tanh_act>, double> t;
+    CHECK(t.predict(std::array<double, 2>{0.5, -0.5})[0] == Approx(std::tanh(0.5)));
+    model<sequential<input<3>, softmax>, double> sm;
+    const auto p = sm.predict(std::array<double, 3>{1000, 1000, -1000});
+    CHECK(p[0] == Approx(0.5));
+    CHECK(p[1] == Approx(0.5));
+    CHECK(p[2] == 0);
+}
