@@ -1,0 +1,213 @@
+// Optimisation: SGD steps by hand, minibatches without replacement, determinism,
+// argument checks that change nothing, and the course's small problems learnt.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <vector>
+
+#include <typenet/typenet.hpp>
+
+using namespace typenet;
+
+namespace {
+
+// A data set that records which samples each batch asked for.
+struct recording_data : labeled_data<float> {
+    mutable std::vector<std::vector<std::size_t>> batches;
+    void gather_targets(const std::size_t* idx, std::size_t n, label_t* out) const {
+        batches.emplace_back(idx, idx + n);
+        labeled_data<float>::gather_targets(idx, n, out);
+    }
+};
+
+recording_data small_blobs(std::size_t n) {
+    recording_data d;
+    static_cast<labeled_data<float>&>(d) = data::gaussian_blobs<float>(n, 3, 0.3, 5);
+    return d;
+}
+
+using blob_net = sequential<input<2>, dense<3>>;
+
+}  // namespace
+
+TEST_CASE("an SGD step is p - lr * g, with momentum v = mu v + g", "[optim]") {
+    std::vector<float> p{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};  // 11: a vector and a scalar tail
+    std::vector<float> g(11, 0.5f);
+    sgd plain{.learning_rate = 0.1};
+    auto s0 = plain.make_state<float>(11);
+    plain.step(std::span<float>(p), std::span<const float>(g), s0);
+    for (std::size_t i = 0; i < 11; ++i) CHECK(p[i] == Approx(i + 1 - 0.05));
+
+    std::vector<double> q(11, 0.0);
+    std::vector<double> gq(11, 1.0);
+    sgd heavy{.learning_rate = 0.1, .momentum = 0.9};
+    auto s = heavy.make_state<double>(11);
+    heavy.step(std::span<double>(q), std::span<const double>(gq), s);  // v = 1,   q = -0.1
+    heavy.step(std::span<double>(q), std::span<const double>(gq), s);  // v = 1.9, q = -0.29
+    for (double v : q) CHECK(v == Approx(-0.29));
+}
+
+TEST_CASE("each epoch visits every sample once, in a new seeded order; the last batch is partial", "[fit]") {
+    auto d = small_blobs(23);
+    model<blob_net> m(1);
+    fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.01},
+        fit_options{.epochs = 3, .batch_size = 5, .seed = 9, .progress = false});
+    REQUIRE(d.batches.size() == 3 * 5);  // ceil(23 / 5) = 5 batches per epoch
+    std::vector<std::vector<std::size_t>> epochs(3);
+    for (std::size_t b = 0; b < d.batches.size(); ++b) {
+        CHECK(d.batches[b].size() == (b % 5 == 4 ? 3u : 5u));
+        epochs[b / 5].insert(epochs[b / 5].end(), d.batches[b].begin(), d.batches[b].end());
+    }
+    for (auto& e : epochs) {
+        auto sorted = e;
+        std::sort(sorted.begin(), sorted.end());
+        std::vector<std::size_t> all(23);
+        std::iota(all.begin(), all.end(), std::size_t{0});
+        CHECK(sorted == all);  // without replacement: a permutation
+    }
+    CHECK(epochs[0] != epochs[1]);  // reshuffled every epoch
+    CHECK(epochs[1] != epochs[2]);
+
+    auto again = small_blobs(23);
+    model<blob_net> m2(1);
+    fit(m2, again, softmax_cross_entropy{}, sgd{.learning_rate = 0.01},
+        fit_options{.epochs = 3, .batch_size = 5, .seed = 9, .progress = false});
+    CHECK(again.batches == d.batches);  // the same seed draws the same batches
+}
+
+TEST_CASE("the same seed gives bit-identical weights; another seed does not", "[fit]") {
+    const auto d = data::two_spirals<float>(300, 1.0, 0.01, 1);
+    using net = sequential<input<2>, dense<16>, tanh_act, dense<16>, relu, dense<2>>;
+    auto train = [&](std::uint64_t seed) {
+        model<net> m(3);
+        fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.05, .momentum = 0.9},
+            fit_options{.epochs = 5, .batch_size = 32, .seed = seed, .progress = false});
+        return m;
+    };
+    const auto a = train(1), b = train(1), c = train(2);
+    CHECK(std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin()));
+    CHECK_FALSE(a == c);
+}
+
+TEST_CASE("history has one record per epoch and the loss falls", "[fit]") {
+    const auto d = data::gaussian_blobs<float>(600, 3, 0.5, 2);
+    model<blob_net> m(4);
+    const auto h = fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.1},
+                       fit_options{.epochs = 8, .batch_size = 32, .validation_split = 0.25, .progress = false});
+    REQUIRE(h.size() == 8);
+    CHECK(h.epochs[0].epoch == 1);
+    CHECK(h.last().loss < h.epochs[0].loss);
+    REQUIRE(h.last().accuracy.has_value());
+    REQUIRE(h.last().validation_accuracy.has_value());
+    CHECK(*h.last().validation_accuracy > 0.9);
+    CHECK(h.last().seconds >= 0);
+}
+
+TEST_CASE("bad arguments throw std::invalid_argument naming them and change nothing", "[fit][errors]") {
+    auto d = data::gaussian_blobs<float>(50, 3, 0.5, 2);
+    model<blob_net> m(4);
+    const model<blob_net> before = m;
+    auto fails_with = [&](auto&& call, const std::string& word) {
+        try {
+            call();
+            FAIL("no exception");
+        } catch (const std::invalid_argument& e) {
+            CHECK_THAT(e.what(), Catch::Contains(word));
+        }
+        CHECK(m == before);
+    };
+    const auto loss = softmax_cross_entropy{};
+    fails_with([&] { fit(m, d, loss, sgd{.learning_rate = 0.1}, fit_options{.batch_size = 0, .progress = false}); },
+               "batch_size");
+    fails_with([&] { fit(m, d, loss, sgd{.learning_rate = 0}, fit_options{.progress = false}); }, "learning_rate");
+    fails_with([&] { fit(m, d, loss, sgd{.learning_rate = -1}, fit_options{.progress = false}); }, "learning_rate");
+    fails_with([&] { fit(m, d, loss, sgd{.learning_rate = std::nan("")}, fit_options{.progress = false}); },
+               "learning_rate");
+    fails_with([&] { fit(m, d, loss, sgd{.learning_rate = 0.1, .momentum = 1.5}, fit_options{.progress = false}); },
+               "momentum");
+    fails_with([&] { fit(m, d, loss, sgd{.learning_rate = 0.1}, fit_options{.epochs = 0, .progress = false}); },
+               "epochs");
+    fails_with([&] { fit(m, d, loss, sgd{.learning_rate = 0.1}, fit_options{.validation_split = 1.0, .progress = false}); },
+               "validation_split");
+    auto bad_label = d;
+    bad_label.labels[7] = 3;  // the network has 3 classes: 0, 1, 2
+    fails_with([&] { fit(m, bad_label, loss, sgd{.learning_rate = 0.1}, fit_options{.progress = false}); }, "label 3");
+    labeled_data<float> empty;
+    empty.inputs = xt::xtensor<float, 2>::from_shape({0, 2});
+    fails_with([&] { fit(m, empty, loss, sgd{.learning_rate = 0.1}, fit_options{.progress = false}); }, "empty");
+    labeled_data<float> wide;
+    wide.inputs = xt::zeros<float>({4, 3});
+    wide.labels = {0, 1, 2, 0};
+    fails_with([&] { fit(m, wide, loss, sgd{.learning_rate = 0.1}, fit_options{.progress = false}); }, "features");
+    fails_with([&] { (void)m.predict(std::vector<float>{1, 2, 3}); }, "input");
+    workspace<blob_net, float> ws(4);
+    fails_with([&] { ws.check_batch(0, "forward"); }, "batch size");
+    fails_with([&] { ws.check_batch(5, "forward"); }, "capacity");
+}
+
+TEST_CASE("a NaN loss stops training and keeps the last good weights", "[fit][errors]") {
+    auto d = data::gaussian_blobs<float>(64, 3, 0.5, 2);
+    d.inputs(40, 1) = std::numeric_limits<float>::quiet_NaN();
+    model<blob_net> m(4);
+    try {
+        fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.1},
+            fit_options{.epochs = 1, .batch_size = 64, .shuffle = false, .progress = false});
+        FAIL("no exception");
+    } catch (const training_diverged& e) {
+        CHECK(e.epoch == 1);
+        CHECK(e.batch == 1);
+        CHECK_THAT(e.what(), Catch::Contains("epoch 1, batch 1"));
+    }
+    CHECK(m == model<blob_net>(4));  // the only step was refused: weights untouched
+    for (float v : m.parameters()) CHECK(std::isfinite(v));
+}
+
+// --- the course's examples, in reduced form -------------------------------------
+
+TEST_CASE("linear regression recovers w and b within 2 % (full-batch gradient descent)", "[examples]") {
+    const auto d = data::noisy_line<double>(200, 2.5, -0.7, 0.1, 3);
+    model<sequential<input<1>, dense<1>>, double> m(1);
+    fit(m, d, mse{}, sgd{.learning_rate = 0.2}, fit_options{.epochs = 300, .batch_size = full_batch, .progress = false});
+    const auto p = m.parameters();
+    CHECK(p[0] == Approx(2.5).epsilon(0.02));
+    CHECK(p[1] == Approx(-0.7).epsilon(0.02));
+}
+
+TEST_CASE("linear softmax and SVM classifiers separate three Gaussian blobs", "[examples]") {
+    const auto train = data::gaussian_blobs<float>(600, 3, 0.5, 11);
+    const auto test = data::gaussian_blobs<float>(600, 3, 0.5, 12);
+    model<blob_net> soft(1), svm(1);
+    fit(soft, train, softmax_cross_entropy{}, sgd{.learning_rate = 0.1}, fit_options{.epochs = 20, .progress = false});
+    fit(svm, train, hinge{}, sgd{.learning_rate = 0.01}, fit_options{.epochs = 20, .progress = false});
+    CHECK(accuracy(soft, test) > 0.95);
+    CHECK(accuracy(svm, test) > 0.95);
+    const auto cm = confusion_matrix(soft, test);
+    CHECK(xt::sum(cm)() == 600);
+}
+
+TEST_CASE("XOR and spirals: linear stays near chance, a tanh MLP reaches 98 %", "[examples]") {
+    using linear = sequential<input<2>, dense<2>>;
+    using mlp = sequential<input<2>, dense<16>, tanh_act, dense<16>, tanh_act, dense<2>>;
+    auto score = [](auto m, const auto& train, const auto& test, std::size_t epochs) {
+        fit(m, train, softmax_cross_entropy{}, sgd{.learning_rate = 0.05, .momentum = 0.9},
+            fit_options{.epochs = epochs, .batch_size = 16, .seed = 2, .progress = false});
+        return accuracy(m, test);
+    };
+    const auto xor_train = data::xor_points<float>(1000, 1), xor_test = data::xor_points<float>(1000, 2);
+    CHECK(score(model<linear>(1), xor_train, xor_test, 30) < 0.65);
+    CHECK(score(model<mlp>(1), xor_train, xor_test, 100) >= 0.98);
+    const auto sp_train = data::two_spirals<float>(2000, 1.0, 0.01, 3), sp_test = data::two_spirals<float>(2000, 1.0, 0.01, 4);
+    CHECK(score(model<linear>(1), sp_train, sp_test, 30) < 0.65);
+    CHECK(score(model<mlp>(1), sp_train, sp_test, 500) >= 0.98);
+}
+
+TEST_CASE("binary classification with one sigmoid output (binary cross-entropy)", "[examples]") {
+    const auto train = data::xor_points<float>(1000, 5), test = data::xor_points<float>(500, 6);
+    model<sequential<input<2>, dense<8>, tanh_act, dense<1>>> m(2);
+    fit(m, train, binary_cross_entropy{}, sgd{.learning_rate = 0.1, .momentum = 0.9},
+        fit_options{.epochs = 100, .batch_size = 16, .progress = false});
+    CHECK(accuracy(m, test) > 0.95);
+}
