@@ -1,0 +1,85 @@
+// No allocation on the hot path: this program replaces the global operator new
+// (every form) with a counting one, then runs training steps and batch-1
+// predictions after the model and its trainer exist.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <numeric>
+#include <vector>
+
+#include <typenet/typenet.hpp>
+
+namespace {
+std::atomic<std::size_t> allocations{0};
+}
+
+void* operator new(std::size_t n) {
+    ++allocations;
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new(std::size_t n, std::align_val_t a) {
+    ++allocations;
+    const std::size_t align = static_cast<std::size_t>(a);
+    if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace typenet;
+
+TEST_CASE("the counter sees allocations", "[allocations]") {
+    const std::size_t before = allocations;
+    auto* v = new std::vector<int>(100);
+    delete v;
+    CHECK(allocations - before >= 2);
+}
+
+TEST_CASE("training steps and batch-1 predictions allocate nothing", "[allocations]") {
+    using net = sequential<input<1, 28, 28>, flatten, dense<128>, relu, dense<64>, sigmoid, dense<10>>;
+    const auto d = [] {
+        labeled_data<float> d;
+        d.inputs = xt::xtensor<float, 2>::from_shape({100, 784});
+        random_engine rng(1);
+        for (auto& x : d.inputs) x = static_cast<float>(rng.uniform());
+        for (std::size_t i = 0; i < 100; ++i) d.labels.push_back(static_cast<label_t>(i % 10));
+        return d;
+    }();
+    model<net> m(1);
+    trainer<net, float, softmax_cross_entropy, sgd> t(m, softmax_cross_entropy{}, sgd{.learning_rate = 0.01, .momentum = 0.9}, 32);
+    std::vector<std::size_t> batch(32), tail(4);
+    std::iota(batch.begin(), batch.end(), std::size_t{0});
+    std::iota(tail.begin(), tail.end(), std::size_t{90});
+    std::vector<float> x(d.sample(0), d.sample(0) + 784);
+
+    const std::size_t before = allocations;
+    for (int i = 0; i < 3; ++i) {
+        const auto r = t.step(d, std::span<const std::size_t>(batch));
+        CHECK(r.finite);
+        t.step(d, std::span<const std::size_t>(tail));  // a partial last batch too
+    }
+    float sink = 0;
+    for (int i = 0; i < 10; ++i) sink += m.predict(x)[3];
+    const std::size_t during = allocations - before;
+    CHECK(during == 0);
+    CHECK(std::isfinite(sink));
+
+    // predict in double precision too
+    model<net, double> md(2);
+    std::vector<double> xd(x.begin(), x.end());
+    const std::size_t before_d = allocations;
+    double sink_d = md.predict(xd)[0];
+    CHECK(allocations - before_d == 0);
+    CHECK(std::isfinite(sink_d));
+}
