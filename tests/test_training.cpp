@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include <typenet/typenet.hpp>
@@ -210,4 +211,19 @@ TEST_CASE("binary classification with one sigmoid output (binary cross-entropy)"
     fit(m, train, binary_cross_entropy{}, sgd{.learning_rate = 0.1, .momentum = 0.9},
         fit_options{.epochs = 100, .batch_size = 16, .progress = false});
     CHECK(accuracy(m, test) > 0.95);
+}
+
+TEST_CASE("precision and recall per class from a confusion matrix", "[metrics]") {
+    xt::xtensor<std::size_t, 2> cm = {{8, 2, 0}, {1, 9, 0}, {0, 0, 0}};
+    const auto s = per_class_scores(cm);
+    CHECK(s[0].precision == Approx(8.0 / 9));
+    CHECK(s[0].recall == Approx(0.8));
+    CHECK(s[1].precision == Approx(9.0 / 11));
+    CHECK(s[1].recall == Approx(0.9));
+    CHECK(s[2].precision == 0);  // no predictions, no samples: reported as 0
+    CHECK(s[2].support == 0);
+    std::ostringstream out;
+    const std::string_view names[] = {"cat", "dog", "horse"};
+    print_confusion_matrix(out, cm, names);
+    CHECK_THAT(out.str(), Catch::Contains("1 dog") && Catch::Contains("0.889") && Catch::Contains("precision"));
 }

@@ -37,4 +37,6 @@
 #include "train/gradient_check.hpp"
 #include "train/history.hpp"
 #include "train/metrics.hpp"
+#include "train/progress.hpp"
+#include "train/report.hpp"
 #include "train/trainer.hpp"

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <span>
@@ -20,6 +19,7 @@
 #include "../core/random.hpp"
 #include "history.hpp"
 #include "metrics.hpp"
+#include "progress.hpp"
 #include "trainer.hpp"
 
 namespace typenet {
@@ -32,7 +32,7 @@ struct fit_options {
     std::uint64_t seed = 0;          ///< drives the shuffles and the validation split
     bool shuffle = true;
     double validation_split = 0;     ///< fraction of the data held out for validation, in [0, 1)
-    bool progress = true;            ///< per-epoch lines on stderr
+    bool progress = true;            ///< progress on stderr (see progress.hpp)
 };
 
 /// Thrown when a loss or gradient becomes NaN or infinite; the model keeps the
@@ -81,9 +81,12 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
     const std::size_t batch = std::min(options.batch_size, train.size());
     trainer<Arch, T, Loss, Optimizer> step(m, loss, optimizer, batch);
 
+    const std::size_t batches = (train.size() + batch - 1) / batch;
+    progress_reporter progress(options.progress, options.epochs, batches, train.size());
     history h;
     for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
+        progress.epoch_started(epoch);
         if (options.shuffle) rng.shuffle(std::span<std::size_t>(train));
         double loss_sum = 0;
         std::size_t correct = 0;
@@ -93,6 +96,7 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
             if (!r.finite) throw training_diverged(epoch, b, r.loss);
             loss_sum += r.loss * static_cast<double>(n);
             correct += r.correct;
+            progress.batch_done(b, first + n, loss_sum / static_cast<double>(first + n));
         }
         epoch_record rec;
         rec.epoch = epoch;
@@ -106,13 +110,7 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
             if constexpr (Loss::is_classifier) rec.validation_accuracy = v.accuracy;
         }
         h.epochs.push_back(rec);
-        if (options.progress) {
-            std::fprintf(stderr, "epoch %zu/%zu  loss %.4f", epoch, options.epochs, rec.loss);
-            if (rec.accuracy) std::fprintf(stderr, "  acc %.4f", *rec.accuracy);
-            if (rec.validation_loss) std::fprintf(stderr, "  val_loss %.4f", *rec.validation_loss);
-            if (rec.validation_accuracy) std::fprintf(stderr, "  val_acc %.4f", *rec.validation_accuracy);
-            std::fprintf(stderr, "  %.2fs  %.0f samples/s\n", rec.seconds, rec.samples_per_second);
-        }
+        progress.epoch_finished(rec);
     }
     return h;
 }
