@@ -94,7 +94,7 @@ TEST_CASE("gemm applies its epilogue to every element exactly once", "[kernels]"
     for (std::size_t j = 0; j < N; ++j) bias[j] = float(j);
     std::vector<float> c(M * N);
     const float* bp = bias.data();
-    kernels::gemm<N>(M, K, a.data(), K, b.data(), N, c.data(), N, [bp]<class V>(V acc, std::size_t col) {
+    kernels::gemm<N>(M, K, a.data(), K, b.data(), N, c.data(), N, [bp]<class V>(V acc, std::size_t, std::size_t col) {
         return acc + kernels::load_lane<V>(bp + col);
     });
     auto expected = naive(M, K, N, a, false, b);

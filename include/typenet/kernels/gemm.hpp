@@ -12,6 +12,7 @@
 // The micro-kernel keeps an MR x (NV * simd width) block of C in registers while
 // it walks K, and applies the epilogue (bias, activation) to those registers
 // before the single store: that is the fusion of dense+activation.
+// An epilogue is called as epilogue(lane, row, first_column) and returns the lane to store.
 #include <cstddef>
 
 #include "simd.hpp"
@@ -32,7 +33,7 @@ struct transposed {
 /// Epilogue that stores the product unchanged.
 struct no_epilogue {
     template <class V>
-    V operator()(V acc, std::size_t /*column*/) const { return acc; }
+    V operator()(V acc, std::size_t /*row*/, std::size_t /*column*/) const { return acc; }
 };
 
 namespace detail {
@@ -68,7 +69,7 @@ inline void micro_kernel(std::size_t K, const T* a, std::size_t lda, std::size_t
         for (std::size_t v = 0; v < NV; ++v) {
             V value = acc[r][v];
             if constexpr (Accumulate) value = value + load_lane<V>(crow + v * W);
-            store_lane(crow + v * W, epilogue(value, j0 + v * W));
+            store_lane(crow + v * W, epilogue(value, i0 + r, j0 + v * W));
         }
     }
 }

@@ -33,7 +33,7 @@ struct elementwise_activation : layer_base {
         static constexpr std::size_t flops = In::size * Act::flops_per_value;
 
         template <class T>
-        static void forward(const T*, const T* in, T* out, std::size_t batch) {
+        static void forward(const T*, const T* in, T* out, std::size_t batch, T*) {
             kernels::transform(in, out, batch * In::size, [](auto z) { return Act::forward_lane(z); });
         }
 

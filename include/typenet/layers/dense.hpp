@@ -28,7 +28,7 @@ template <class T, class Act>
 struct bias_activation_epilogue {
     const T* bias;
     template <class V>
-    V operator()(V acc, std::size_t column) const {
+    V operator()(V acc, std::size_t /*row*/, std::size_t column) const {
         return Act::forward_lane(acc + kernels::load_lane<V>(bias + column));
     }
 };
@@ -103,7 +103,7 @@ struct dense_stage : stage_defaults {
     }
 
     template <class T>
-    static void forward(const T* params, const T* in, T* out, std::size_t batch) {
+    static void forward(const T* params, const T* in, T* out, std::size_t batch, T*) {
         const T* w = params;
         const T* b = params + weight_count;
         kernels::gemm<outputs>(batch, inputs, in, inputs, w, outputs, out, outputs,

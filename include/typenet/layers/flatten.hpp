@@ -19,7 +19,7 @@ struct flatten : layer_base {
         static constexpr bool aliases_input = true;
 
         template <class T>
-        static void forward(const T*, const T*, T*, std::size_t) {}
+        static void forward(const T*, const T*, T*, std::size_t, T*) {}
         template <class T>
         static void backward(const T*, const T*, const T*, T*, T*, T*, std::size_t, T*) {}
     };

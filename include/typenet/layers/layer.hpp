@@ -8,8 +8,10 @@
 // the input does not fit), parameter_count, flops, scratch_size, and the static
 // functions forward/backward over batched row-major buffers:
 //
-//   forward (params, in, out, batch)
+//   forward (params, in, out, batch, scratch)
 //   backward(params, in, out, d_out, d_in, d_params, batch, scratch)
+//
+// scratch holds scratch_size values (forward needs only forward_scratch_size).
 //
 // backward may overwrite d_out (it is dead afterwards), must write d_in when it is
 // not null, and overwrites (does not accumulate into) its slice of d_params.
@@ -30,6 +32,7 @@ inline constexpr bool is_layer_v = std::is_base_of_v<layer_base, L>;
 struct stage_defaults {
     static constexpr std::size_t parameter_count = 0;
     static constexpr std::size_t scratch_size = 0;
+    static constexpr std::size_t forward_scratch_size = 0;
     /// True when the output is the input buffer reinterpreted (flatten): no copy, no pass.
     static constexpr bool aliases_input = false;
 };

@@ -25,7 +25,7 @@ struct softmax : layer_base {
         static constexpr std::size_t flops = 4 * N;
 
         template <class T>
-        static void forward(const T*, const T* in, T* out, std::size_t batch) {
+        static void forward(const T*, const T* in, T* out, std::size_t batch, T*) {
             for (std::size_t b = 0; b < batch; ++b) {
                 const T* z = in + b * N;
                 T* y = out + b * N;

@@ -81,12 +81,14 @@ public:
         using plan = typename Arch::fused_plan;
         constexpr std::size_t buffer_size = aligned_count<T>(plan::max_output_size > 0 ? plan::max_output_size : 1);
         alignas(storage_alignment) T buffers[2][buffer_size];
+        // Kernel scratch (im2col columns of a convolution); one element when no stage needs any.
+        alignas(storage_alignment) T scratch[plan::max_forward_scratch > 0 ? plan::max_forward_scratch : 1];
         const T* current = x.data();
         int next = 0;
         boost::hana::for_each(plan::types, [&](auto t) {
             using S = typename decltype(t)::type;
             if constexpr (!S::aliases_input) {
-                S::forward(params_.data() + S::param_offset, current, buffers[next], std::size_t{1});
+                S::forward(params_.data() + S::param_offset, current, buffers[next], std::size_t{1}, scratch);
                 current = buffers[next];
                 next ^= 1;
             }

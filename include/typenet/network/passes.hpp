@@ -20,7 +20,8 @@ void forward_pass(const T* params, workspace<Arch, T, Mode>& ws, const T* input,
     boost::hana::for_each(plan::types, [&](auto t) {
         using S = typename decltype(t)::type;
         if constexpr (!S::aliases_input)
-            S::forward(params + S::param_offset, ws.activation(S::position), ws.stage_output(S::position), batch);
+            S::forward(params + S::param_offset, ws.activation(S::position), ws.stage_output(S::position), batch,
+                       ws.scratch());
     });
 }
 

@@ -35,6 +35,7 @@ struct stage_list {
     static constexpr std::size_t parameter_count = (Stages::parameter_count + ... + 0);
     static constexpr std::size_t flops = (Stages::flops + ... + 0);
     static constexpr std::size_t max_scratch = std::max({std::size_t{0}, Stages::scratch_size...});
+    static constexpr std::size_t max_forward_scratch = std::max({std::size_t{0}, Stages::forward_scratch_size...});
     /// Largest per-sample output of a stage that writes its own buffer.
     static constexpr std::size_t max_output_size =
         std::max({std::size_t{0}, (Stages::aliases_input ? 0 : Stages::output_shape::size)...});
@@ -65,7 +66,7 @@ struct not_a_layer_stage : stage_defaults {
     static constexpr std::size_t param_offset = ParamOffset;
     static constexpr std::size_t flops = 0;
     template <class T>
-    static void forward(const T*, const T*, T*, std::size_t) {}
+    static void forward(const T*, const T*, T*, std::size_t, T*) {}
     template <class T>
     static void backward(const T*, const T*, const T*, T*, T*, T*, std::size_t, T*) {}
 };

@@ -70,7 +70,8 @@ void forward_from(std::size_t first, const T* params, workspace<Arch, T, Mode>& 
         using S = typename decltype(t)::type;
         if constexpr (!S::aliases_input)
             if (S::position >= first)
-                S::forward(params + S::param_offset, ws.activation(S::position), ws.stage_output(S::position), batch);
+                S::forward(params + S::param_offset, ws.activation(S::position), ws.stage_output(S::position), batch,
+                           ws.scratch());
     });
 }
 
