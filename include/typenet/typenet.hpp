@@ -12,9 +12,11 @@
 #include "core/type_name.hpp"
 
 #include "layers/activations.hpp"
+#include "layers/conv2d.hpp"
 #include "layers/dense.hpp"
 #include "layers/flatten.hpp"
 #include "layers/input.hpp"
+#include "layers/pooling.hpp"
 #include "layers/softmax.hpp"
 
 #include "network/model.hpp"

@@ -2,7 +2,7 @@
 // From a layer list to an execution plan: a compile-time list of stages.
 //
 // The reference plan has one stage per layer. The fused plan pattern-matches
-// adjacent layers: `dense<N>` followed by an element-wise activation becomes one
+// adjacent layers: `dense<N>` or `conv2d<...>` followed by an element-wise activation becomes one
 // stage whose GEMM applies bias and activation in registers, and whose backward
 // folds the activation derivative into the bias-gradient pass. Both plans use the
 // same parameter layout, so one model runs on either; the reference plan is what
@@ -15,6 +15,7 @@
 #include <boost/hana/type.hpp>
 
 #include "../layers/activations.hpp"
+#include "../layers/conv2d.hpp"
 #include "../layers/dense.hpp"
 #include "../layers/layer.hpp"
 
@@ -99,6 +100,16 @@ template <std::size_t Position, class In, std::size_t Index, std::size_t Offset,
     requires is_elementwise_activation_v<Act>
 struct make_plan<true, Position, In, Index, Offset, dense<U>, Act, Rest...> {
     using stage = planned<dense_stage<In, U, Index, Offset, Act>, Position, 2>;
+    using type = typename prepend<stage, typename make_plan<true, Position + 1, typename stage::output_shape, Index + 2,
+                                                            Offset + stage::parameter_count, Rest...>::type>::type;
+};
+
+// conv2d followed by an element-wise activation: one fused stage.
+template <std::size_t Position, class In, std::size_t Index, std::size_t Offset, std::size_t F, std::size_t K,
+          std::size_t S, std::size_t P, class Act, class... Rest>
+    requires is_elementwise_activation_v<Act>
+struct make_plan<true, Position, In, Index, Offset, conv2d<F, K, S, P>, Act, Rest...> {
+    using stage = planned<conv2d_stage<In, F, K, S, P, Index, Offset, Act>, Position, 2>;
     using type = typename prepend<stage, typename make_plan<true, Position + 1, typename stage::output_shape, Index + 2,
                                                             Offset + stage::parameter_count, Rest...>::type>::type;
 };

@@ -1,0 +1,102 @@
+#pragma once
+// Unfolding image patches into matrices, so a convolution becomes one GEMM.
+//
+// For an input of C x H x W, a K x K kernel, stride S and zero padding P, with
+// Q = C*K*K patch values and N = OH*OW output positions:
+//   columns  [Q][N]  column n is the patch under output position n  (forward: Y = W^T * columns)
+//   patches  [N][Q]  the same, transposed                             (weight gradient)
+//   fold     adds a [Q][N] matrix back onto the input positions      (input gradient; col2im)
+// Every size is a template argument, so the loops are bounded at compile time.
+#include <cstddef>
+
+namespace typenet::kernels {
+
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, std::size_t P>
+struct convolution_geometry {
+    static constexpr std::size_t out_h = (H + 2 * P - K) / S + 1;
+    static constexpr std::size_t out_w = (W + 2 * P - K) / S + 1;
+    static constexpr std::size_t patch = C * K * K;         // Q
+    static constexpr std::size_t positions = out_h * out_w;  // N
+
+    /// Input coordinate of kernel offset k at output coordinate o (negative in the padding).
+    static constexpr std::ptrdiff_t source(std::size_t o, std::size_t k) {
+        return static_cast<std::ptrdiff_t>(o * S + k) - static_cast<std::ptrdiff_t>(P);
+    }
+
+    /// The output coordinates [first, last) whose source for kernel offset k lies
+    /// inside [0, extent). Loops over that range need no bounds test per element
+    /// (with a per-element test there, g++ 12 -O3 produced wrong columns that -O1
+    /// and UBSan builds did not).
+    static constexpr std::size_t first_inside(std::size_t k) { return k >= P ? 0 : (P - k + S - 1) / S; }
+    static constexpr std::size_t last_inside(std::size_t k, std::size_t extent, std::size_t out) {
+        // source(o, k) < extent  <=>  o * S < extent + P - k
+        if (k >= extent + P) return 0;
+        const std::size_t bound = extent + P - k;
+        const std::size_t last = (bound + S - 1) / S;
+        return last < out ? last : out;
+    }
+
+    template <class T>
+    static void columns(const T* x, T* cols) {
+        for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t ki = 0; ki < K; ++ki)
+                for (std::size_t kj = 0; kj < K; ++kj) {
+                    T* row = cols + ((c * K + ki) * K + kj) * positions;
+                    const std::size_t x_lo = first_inside(kj), x_hi = last_inside(kj, W, out_w);
+                    for (std::size_t oy = 0; oy < out_h; ++oy) {
+                        T* dst = row + oy * out_w;
+                        const std::ptrdiff_t iy = source(oy, ki);
+                        if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(H) || x_lo >= x_hi) {
+                            for (std::size_t ox = 0; ox < out_w; ++ox) dst[ox] = T(0);
+                            continue;
+                        }
+                        const T* src = x + (c * H + static_cast<std::size_t>(iy)) * W;
+                        for (std::size_t ox = 0; ox < x_lo; ++ox) dst[ox] = T(0);
+                        for (std::size_t ox = x_lo; ox < x_hi; ++ox) dst[ox] = src[ox * S + kj - P];
+                        for (std::size_t ox = x_hi; ox < out_w; ++ox) dst[ox] = T(0);
+                    }
+                }
+    }
+
+    template <class T>
+    static void patches(const T* x, T* rows) {
+        for (std::size_t oy = 0; oy < out_h; ++oy)
+            for (std::size_t ox = 0; ox < out_w; ++ox) {
+                T* dst = rows + (oy * out_w + ox) * patch;
+                for (std::size_t c = 0; c < C; ++c)
+                    for (std::size_t ki = 0; ki < K; ++ki) {
+                        const std::ptrdiff_t iy = source(oy, ki);
+                        T* d = dst + (c * K + ki) * K;
+                        if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(H)) {
+                            for (std::size_t kj = 0; kj < K; ++kj) d[kj] = T(0);
+                            continue;
+                        }
+                        const T* src = x + (c * H + static_cast<std::size_t>(iy)) * W;
+                        for (std::size_t kj = 0; kj < K; ++kj) {
+                            const std::ptrdiff_t ix = source(ox, kj);
+                            d[kj] = ix >= 0 && ix < static_cast<std::ptrdiff_t>(W) ? src[ix] : T(0);
+                        }
+                    }
+            }
+    }
+
+    /// dx (zeroed here) += the columns matrix folded back onto the image.
+    template <class T>
+    static void fold(const T* cols, T* dx) {
+        for (std::size_t i = 0; i < C * H * W; ++i) dx[i] = T(0);
+        for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t ki = 0; ki < K; ++ki)
+                for (std::size_t kj = 0; kj < K; ++kj) {
+                    const T* row = cols + ((c * K + ki) * K + kj) * positions;
+                    const std::size_t x_lo = first_inside(kj), x_hi = last_inside(kj, W, out_w);
+                    for (std::size_t oy = 0; oy < out_h; ++oy) {
+                        const std::ptrdiff_t iy = source(oy, ki);
+                        if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(H)) continue;
+                        T* dst = dx + (c * H + static_cast<std::size_t>(iy)) * W;
+                        for (std::size_t ox = x_lo; ox < x_hi; ++ox) dst[ox * S + kj - P] += row[oy * out_w + ox];
+                    }
+                }
+    }
+};
+
+}  // namespace typenet::kernels

@@ -1,0 +1,158 @@
+#pragma once
+// conv2d<Filters, Kernel, Stride, Padding>: 2-D convolution with a square kernel
+// over a C x H x W input, zero padding, and a bias per filter; optionally fused
+// with the element-wise activation that follows it.
+//
+// Computed as im2col + the GEMM of dense layers, one sample at a time:
+//   forward   Y[F][N]   = W^T * columns[Q][N]        epilogue: + bias[f], activation
+//   weights   dW^T[F][Q] += dZ[F][N] * patches[N][Q]  (patches = columns transposed)
+//   inputs    dcolumns[Q][N] = W[Q][F] * dZ[F][N], folded back onto the image
+// Parameter layout, like dense (inputs x outputs):
+//   W  [C*K*K][F]   row (c, ki, kj) holds that patch value's weight in every filter
+//   b  [F]
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <type_traits>
+
+#include "../core/random.hpp"
+#include "../kernels/gemm.hpp"
+#include "../kernels/im2col.hpp"
+#include "activations.hpp"
+#include "layer.hpp"
+
+namespace typenet {
+
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
+struct conv2d;
+
+namespace diagnostic {
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride, std::size_t Padding>
+struct conv_parameters {};
+}  // namespace diagnostic
+
+namespace detail {
+
+template <class T, class Act>
+struct channel_bias_activation_epilogue {
+    const T* bias;
+    template <class V>
+    V operator()(V acc, std::size_t row, std::size_t /*column*/) const {
+        return Act::forward_lane(acc + V(bias[row]));
+    }
+};
+
+template <class In>
+struct image_dims {
+    static constexpr std::size_t c = 1, h = 1, w = 1;
+};
+template <std::size_t C, std::size_t H, std::size_t W>
+struct image_dims<shape<C, H, W>> {
+    static constexpr std::size_t c = C, h = H, w = W;
+};
+
+}  // namespace detail
+
+template <class In, std::size_t F, std::size_t K, std::size_t S, std::size_t P, std::size_t Index,
+          std::size_t ParamOffset, class Act = identity>
+struct conv2d_stage : stage_defaults {
+    using layer = conv2d<F, K, S, P>;
+    using at = diagnostic::at_layer<Index, layer>;
+    static_assert(diagnostic::check<is_image_v<In>, at, diagnostic::received<In>, diagnostic::expects<diagnostic::rank<3>>>,
+                  "typenet: conv2d needs an image input (channels x height x width)");
+    static_assert(diagnostic::check<(F >= 1 && K >= 1 && S >= 1), at>,
+                  "typenet: conv2d<Filters, Kernel, Stride, Padding> needs Filters, Kernel and Stride >= 1");
+
+    static constexpr std::size_t C = detail::image_dims<In>::c, H = detail::image_dims<In>::h,
+                                 W = detail::image_dims<In>::w;
+    static_assert(diagnostic::check<(K <= H + 2 * P && K <= W + 2 * P), at, diagnostic::received<In>,
+                                    diagnostic::conv_parameters<F, K, S, P>>,
+                  "typenet: conv2d kernel is larger than its (padded) input");
+
+    // Clamp so that a failed check above does not cascade into more errors below.
+    static constexpr bool fits = is_image_v<In> && K >= 1 && S >= 1 && K <= H + 2 * P && K <= W + 2 * P;
+    using geometry = kernels::convolution_geometry<C, H, W, (fits ? K : 1), (fits ? S : 1), (fits ? P : 0)>;
+    static constexpr std::size_t Q = geometry::patch, N = geometry::positions;
+
+    using activation = Act;
+    using input_shape = In;
+    using output_shape = shape<F, geometry::out_h, geometry::out_w>;
+    static constexpr std::size_t layer_index = Index;
+    static constexpr std::size_t param_offset = ParamOffset;
+    static constexpr std::size_t weight_count = Q * F;
+    static constexpr std::size_t parameter_count = weight_count + F;
+    static constexpr std::size_t flops = 2 * Q * F * N + F * N + F * N * Act::flops_per_value;
+    static constexpr std::size_t forward_scratch_size = aligned_count<float>(Q * N);
+    // columns or patches (Q*N), dcolumns (Q*N), dW^T (F*Q)
+    static constexpr std::size_t scratch_size = 2 * aligned_count<float>(Q * N) + aligned_count<float>(F * Q);
+
+    /// He-normal before a ReLU, Glorot-uniform otherwise; fan-in = C*K*K.
+    template <class T>
+    static void initialize(T* params, random_engine& rng) {
+        if constexpr (std::is_same_v<Act, relu>) {
+            const double stddev = std::sqrt(2.0 / Q);
+            for (std::size_t i = 0; i < weight_count; ++i) params[i] = static_cast<T>(rng.normal(0.0, stddev));
+        } else {
+            const double limit = std::sqrt(6.0 / (Q + F * K * K));
+            for (std::size_t i = 0; i < weight_count; ++i) params[i] = static_cast<T>(rng.uniform(-limit, limit));
+        }
+        for (std::size_t i = 0; i < F; ++i) params[weight_count + i] = T(0);
+    }
+
+    template <class Fn>
+    static void describe_tensors(Fn&& f) {
+        f("weights", std::size_t{0}, std::array<std::size_t, 4>{C, K, K, F});
+        f("bias", weight_count, std::array<std::size_t, 1>{F});
+    }
+
+    template <class T>
+    static void forward(const T* params, const T* in, T* out, std::size_t batch, T* scratch) {
+        T* cols = scratch;
+        for (std::size_t b = 0; b < batch; ++b) {
+            geometry::columns(in + b * In::size, cols);
+            // A = W^T: A(f, q) = W[q][f], the "transposed" layout with leading dimension F.
+            kernels::gemm<N, kernels::transposed>(F, Q, params, F, cols, N, out + b * output_shape::size, N,
+                                                  detail::channel_bias_activation_epilogue<T, Act>{params + weight_count});
+        }
+    }
+
+    template <class T>
+    static void backward(const T* params, const T* in, const T* out, T* d_out, T* d_in, T* d_params,
+                         std::size_t batch, T* scratch) {
+        T* patches = scratch;
+        T* d_cols = scratch + aligned_count<float>(Q * N);
+        T* d_wt = d_cols + aligned_count<float>(Q * N);  // dW^T [F][Q], summed over the batch
+        T* d_b = d_params + weight_count;
+        for (std::size_t f = 0; f < F; ++f) d_b[f] = T(0);
+        for (std::size_t b = 0; b < batch; ++b) {
+            T* dz = d_out + b * output_shape::size;
+            const T* y = out + b * output_shape::size;
+            // dZ = act'(Y) * dY in place; db[f] += sum over positions.
+            for (std::size_t f = 0; f < F; ++f) {
+                T sum = 0;
+                for (std::size_t n = 0; n < N; ++n) {
+                    dz[f * N + n] = Act::backward_lane(y[f * N + n], dz[f * N + n]);
+                    sum += dz[f * N + n];
+                }
+                d_b[f] += sum;
+            }
+            geometry::patches(in + b * In::size, patches);
+            if (b == 0) kernels::gemm<Q>(F, N, dz, N, patches, Q, d_wt, Q);
+            else kernels::gemm<Q, kernels::row_major, true>(F, N, dz, N, patches, Q, d_wt, Q);
+            if (d_in != nullptr) {
+                kernels::gemm<N>(Q, F, params, F, dz, N, d_cols, N);
+                geometry::fold(d_cols, d_in + b * In::size);
+            }
+        }
+        kernels::transpose<F, Q>(d_wt, d_params);
+    }
+};
+
+/// 2-D convolution: Filters output channels, a Kernel x Kernel window, zero Padding.
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride, std::size_t Padding>
+struct conv2d : layer_base {
+    template <class In, std::size_t Index, std::size_t ParamOffset>
+    struct stage : conv2d_stage<In, Filters, Kernel, Stride, Padding, Index, ParamOffset, identity> {};
+};
+
+}  // namespace typenet

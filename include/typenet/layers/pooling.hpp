@@ -1,0 +1,116 @@
+#pragma once
+// max_pool<Size, Stride> and avg_pool<Size, Stride>: 2-D pooling over each channel
+// of a C x H x W input, windows of Size x Size moved by Stride (default Size).
+// Max pooling's backward sends each output's gradient to the first input that
+// holds the window's maximum (found again from the stored input and output, so no
+// index buffer is needed).
+#include <cstddef>
+
+#include "conv2d.hpp"
+#include "layer.hpp"
+
+namespace typenet {
+
+template <std::size_t Size, std::size_t Stride = Size>
+struct max_pool;
+template <std::size_t Size, std::size_t Stride = Size>
+struct avg_pool;
+
+namespace diagnostic {
+template <std::size_t Size, std::size_t Stride>
+struct pool_window {};
+}  // namespace diagnostic
+
+namespace detail {
+
+template <class Layer, bool IsMax, class In, std::size_t Size, std::size_t Stride, std::size_t Index,
+          std::size_t ParamOffset>
+struct pool_stage : stage_defaults {
+    using layer = Layer;
+    using at = diagnostic::at_layer<Index, Layer>;
+    static_assert(diagnostic::check<is_image_v<In>, at, diagnostic::received<In>, diagnostic::expects<diagnostic::rank<3>>>,
+                  "typenet: pooling needs an image input (channels x height x width)");
+    static_assert(diagnostic::check<(Size >= 1 && Stride >= 1), at>, "typenet: pooling needs Size and Stride >= 1");
+    static constexpr std::size_t C = image_dims<In>::c, H = image_dims<In>::h, W = image_dims<In>::w;
+    static_assert(diagnostic::check<(Size <= H && Size <= W), at, diagnostic::received<In>,
+                                    diagnostic::pool_window<Size, Stride>>,
+                  "typenet: the pooling window is larger than the feature map");
+    static constexpr bool fits = is_image_v<In> && Size >= 1 && Stride >= 1 && Size <= H && Size <= W;
+    static constexpr std::size_t K = fits ? Size : 1, S = fits ? Stride : 1;
+    static constexpr std::size_t OH = (H - K) / S + 1, OW = (W - K) / S + 1;
+
+    using input_shape = In;
+    using output_shape = shape<C, OH, OW>;
+    static constexpr std::size_t layer_index = Index;
+    static constexpr std::size_t param_offset = ParamOffset;
+    static constexpr std::size_t flops = C * OH * OW * K * K;
+
+    template <class T>
+    static void forward(const T*, const T* in, T* out, std::size_t batch, T*) {
+        for (std::size_t m = 0; m < batch * C; ++m) {
+            const T* x = in + m * H * W;
+            T* y = out + m * OH * OW;
+            for (std::size_t oy = 0; oy < OH; ++oy)
+                for (std::size_t ox = 0; ox < OW; ++ox) {
+                    const T* w0 = x + oy * S * W + ox * S;
+                    T acc = IsMax ? w0[0] : T(0);
+                    for (std::size_t i = 0; i < K; ++i)
+                        for (std::size_t j = 0; j < K; ++j) {
+                            const T v = w0[i * W + j];
+                            if constexpr (IsMax) acc = v > acc ? v : acc;
+                            else acc += v;
+                        }
+                    y[oy * OW + ox] = IsMax ? acc : acc * (T(1) / T(K * K));
+                }
+        }
+    }
+
+    template <class T>
+    static void backward(const T*, const T* in, const T* out, T* d_out, T* d_in, T*, std::size_t batch, T*) {
+        if (d_in == nullptr) return;
+        for (std::size_t i = 0; i < batch * C * H * W; ++i) d_in[i] = T(0);
+        for (std::size_t m = 0; m < batch * C; ++m) {
+            const T* x = in + m * H * W;
+            const T* y = out + m * OH * OW;
+            const T* g = d_out + m * OH * OW;
+            T* dx = d_in + m * H * W;
+            for (std::size_t oy = 0; oy < OH; ++oy)
+                for (std::size_t ox = 0; ox < OW; ++ox) {
+                    const std::size_t base = oy * S * W + ox * S;
+                    const T go = g[oy * OW + ox];
+                    if constexpr (IsMax) {
+                        const T top = y[oy * OW + ox];
+                        bool done = false;
+                        for (std::size_t i = 0; i < K && !done; ++i)
+                            for (std::size_t j = 0; j < K && !done; ++j)
+                                if (x[base + i * W + j] == top) {
+                                    dx[base + i * W + j] += go;
+                                    done = true;
+                                }
+                    } else {
+                        const T share = go * (T(1) / T(K * K));
+                        for (std::size_t i = 0; i < K; ++i)
+                            for (std::size_t j = 0; j < K; ++j) dx[base + i * W + j] += share;
+                    }
+                }
+        }
+    }
+};
+
+}  // namespace detail
+
+/// Maximum over Size x Size windows, moved by Stride.
+template <std::size_t Size, std::size_t Stride>
+struct max_pool : layer_base {
+    template <class In, std::size_t Index, std::size_t ParamOffset>
+    struct stage : detail::pool_stage<max_pool, true, In, Size, Stride, Index, ParamOffset> {};
+};
+
+/// Mean over Size x Size windows, moved by Stride.
+template <std::size_t Size, std::size_t Stride>
+struct avg_pool : layer_base {
+    template <class In, std::size_t Index, std::size_t ParamOffset>
+    struct stage : detail::pool_stage<avg_pool, false, In, Size, Stride, Index, ParamOffset> {};
+};
+
+}  // namespace typenet

@@ -1,0 +1,152 @@
+// Convolution and pooling: shapes at compile time, forward results against a
+// direct nested-loop reference, gradient checks with stride and padding variants,
+// and the fused conv+activation stage against the reference plan.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include <typenet/typenet.hpp>
+
+using namespace typenet;
+
+namespace {
+
+using lenet = sequential<input<1, 28, 28>, conv2d<6, 5>, relu, max_pool<2>, conv2d<16, 5>, relu, max_pool<2>, flatten,
+                         dense<120>, relu, dense<84>, relu, dense<10>>;
+static_assert(std::is_same_v<lenet::output_shape, shape<10>>);
+static_assert(lenet::parameter_count == (25 * 6 + 6) + (150 * 16 + 16) + (256 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10));
+static_assert(lenet::fused_plan::count == 8);  // conv+relu, pool, conv+relu, pool, flatten, dense+relu x2, dense
+static_assert(lenet::layer_count == 12);
+
+// (H + 2P - K) / S + 1
+static_assert(std::is_same_v<sequential<input<3, 32, 32>, conv2d<8, 3, 1, 1>>::output_shape, shape<8, 32, 32>>);
+static_assert(std::is_same_v<sequential<input<3, 32, 32>, conv2d<8, 3, 2, 1>>::output_shape, shape<8, 16, 16>>);
+static_assert(std::is_same_v<sequential<input<1, 7, 9>, conv2d<2, 5, 2, 2>>::output_shape, shape<2, 4, 5>>);
+static_assert(std::is_same_v<sequential<input<4, 9, 9>, max_pool<3, 2>>::output_shape, shape<4, 4, 4>>);
+static_assert(std::is_same_v<sequential<input<4, 8, 8>, avg_pool<2>>::output_shape, shape<4, 4, 4>>);
+
+template <class T>
+std::vector<T> random_values(std::size_t n, std::uint64_t seed) {
+    random_engine rng(seed);
+    std::vector<T> v(n);
+    for (auto& x : v) x = static_cast<T>(rng.uniform(-1, 1));
+    return v;
+}
+
+// Direct convolution, straight from the definition.
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t F, std::size_t K, std::size_t S, std::size_t P>
+std::vector<double> naive_conv(const std::vector<double>& x, const double* w, const double* b) {
+    constexpr std::size_t OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
+    std::vector<double> y(F * OH * OW);
+    for (std::size_t f = 0; f < F; ++f)
+        for (std::size_t oy = 0; oy < OH; ++oy)
+            for (std::size_t ox = 0; ox < OW; ++ox) {
+                double s = b[f];
+                for (std::size_t c = 0; c < C; ++c)
+                    for (std::size_t i = 0; i < K; ++i)
+                        for (std::size_t j = 0; j < K; ++j) {
+                            const long iy = long(oy * S + i) - long(P), ix = long(ox * S + j) - long(P);
+                            if (iy < 0 || ix < 0 || iy >= long(H) || ix >= long(W)) continue;
+                            s += x[(c * H + iy) * W + ix] * w[((c * K + i) * K + j) * F + f];
+                        }
+                y[(f * OH + oy) * OW + ox] = s;
+            }
+    return y;
+}
+
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t F, std::size_t K, std::size_t S, std::size_t P>
+void check_conv_forward(std::uint64_t seed) {
+    using net = sequential<input<C, H, W>, conv2d<F, K, S, P>>;
+    INFO("input " << C << "x" << H << "x" << W << ", conv2d<" << F << ", " << K << ", " << S << ", " << P << ">");
+    model<net, double> m(seed);
+    random_engine rng(seed);
+    for (auto& p : m.parameters()) p = rng.uniform(-1, 1);  // biases too
+    const auto x = random_values<double>(C * H * W, seed + 1);
+    const auto y = m.predict(x);
+    const auto expected = naive_conv<C, H, W, F, K, S, P>(x, m.parameters().data(), m.parameters().data() + C * K * K * F);
+    REQUIRE(y.size() == expected.size());
+    for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
+}
+
+template <class Arch>
+void check_gradients(std::size_t batch, std::uint64_t seed) {
+    model<Arch, double> m(seed);
+    const auto x = random_values<double>(batch * Arch::input_size, seed + 1);
+    std::vector<label_t> y(batch);
+    for (std::size_t i = 0; i < batch; ++i) y[i] = static_cast<label_t>((i * 7 + seed) % Arch::output_size);
+    const auto r = gradient_check(m, softmax_cross_entropy{}, std::span<const double>(x), std::span<const label_t>(y));
+    for (const auto& l : r.layers) {
+        INFO("layer " << l.layer_index << " " << l.layer << ": parameters " << l.parameter_error << ", input "
+                      << l.input_error);
+        CHECK(l.parameter_error <= 1e-6);
+        CHECK(l.input_error <= 1e-6);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("conv2d forward matches a direct convolution", "[conv]") {
+    check_conv_forward<1, 6, 6, 2, 3, 1, 0>(1);
+    check_conv_forward<3, 8, 7, 4, 3, 1, 1>(2);
+    check_conv_forward<2, 9, 9, 3, 3, 2, 0>(3);
+    check_conv_forward<2, 7, 9, 5, 5, 2, 2>(4);
+    check_conv_forward<1, 28, 28, 6, 5, 1, 0>(5);
+    check_conv_forward<6, 12, 12, 16, 5, 1, 0>(6);
+    check_conv_forward<3, 5, 5, 17, 1, 1, 0>(7);
+}
+
+TEST_CASE("pooling forward matches the definition", "[conv]") {
+    model<sequential<input<1, 4, 4>, max_pool<2>>, double> mp;
+    model<sequential<input<1, 4, 4>, avg_pool<2>>, double> ap;
+    const std::vector<double> x{1, 2, 5, 3,  //
+                                4, 0, 1, 1,  //
+                                -1, -2, 7, 8,  //
+                                -3, -4, 9, 6};
+    CHECK(mp.predict(x) == std::array<double, 4>{4, 5, -1, 9});
+    CHECK(ap.predict(x) == std::array<double, 4>{7.0 / 4, 10.0 / 4, -10.0 / 4, 30.0 / 4});
+    model<sequential<input<1, 3, 3>, max_pool<2, 1>>, double> overlap;
+    const std::vector<double> z{1, 9, 2, 3, 4, 5, 8, 7, 6};
+    CHECK(overlap.predict(z) == std::array<double, 4>{9, 9, 8, 7});
+}
+
+TEST_CASE("conv2d passes the gradient check (stride, padding)", "[conv][gradient]") {
+    check_gradients<sequential<input<2, 6, 6>, conv2d<3, 3>, flatten, dense<3>>>(2, 10);
+    check_gradients<sequential<input<2, 7, 7>, conv2d<3, 3, 2, 0>, flatten, dense<3>>>(2, 11);
+    check_gradients<sequential<input<1, 6, 5>, conv2d<2, 5, 1, 2>, flatten, dense<3>>>(2, 12);
+    check_gradients<sequential<input<2, 7, 6>, conv2d<4, 3, 2, 2>, tanh_act, flatten, dense<3>>>(2, 13);
+}
+
+TEST_CASE("pooling passes the gradient check", "[conv][gradient]") {
+    check_gradients<sequential<input<2, 6, 6>, conv2d<3, 3>, max_pool<2>, flatten, dense<3>>>(2, 20);
+    check_gradients<sequential<input<2, 7, 7>, conv2d<2, 2>, max_pool<3, 2>, flatten, dense<3>>>(2, 21);
+    check_gradients<sequential<input<2, 6, 6>, avg_pool<2>, flatten, dense<3>>>(2, 22);
+    check_gradients<sequential<input<1, 7, 7>, avg_pool<3, 2>, flatten, dense<3>>>(2, 23);
+}
+
+TEST_CASE("a small LeNet-like network passes the gradient check layer by layer", "[conv][gradient]") {
+    // tanh, not relu, before max_pool: relu's zeros tie inside a window, and at a tie
+    // max is not differentiable (central differences see half the gradient).
+    check_gradients<sequential<input<1, 10, 10>, conv2d<3, 3>, tanh_act, max_pool<2>, conv2d<4, 2, 1, 1>, relu,
+                               avg_pool<2>, flatten, dense<8>, relu, dense<4>>>(3, 30);
+}
+
+TEST_CASE("fused conv+relu computes what the reference plan computes", "[conv][fusion]") {
+    constexpr std::size_t batch = 5;
+    model<lenet> m(3);
+    const auto x = random_values<float>(batch * 784, 4);
+    std::vector<label_t> y{1, 2, 3, 4, 5};
+    workspace<lenet, float, execution::fused> fused(batch);
+    workspace<lenet, float, execution::reference> reference(batch);
+    const float* p = m.parameters().data();
+    forward_pass(p, fused, x.data(), batch, true);
+    forward_pass(p, reference, x.data(), batch, true);
+    for (std::size_t i = 0; i < batch * 10; ++i) REQUIRE(fused.output()[i] == Approx(reference.output()[i]).margin(1e-5));
+    softmax_cross_entropy::evaluate<10>(fused.output(), y.data(), fused.output_gradient(), batch);
+    softmax_cross_entropy::evaluate<10>(reference.output(), y.data(), reference.output_gradient(), batch);
+    backward_pass(p, fused, batch);
+    backward_pass(p, reference, batch);
+    const auto gf = fused.parameter_gradients();
+    const auto gr = reference.parameter_gradients();
+    for (std::size_t i = 0; i < gf.size(); ++i) REQUIRE(gf[i] == Approx(gr[i]).margin(1e-5));
+}
