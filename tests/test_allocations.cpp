@@ -83,3 +83,24 @@ TEST_CASE("training steps and batch-1 predictions allocate nothing", "[allocatio
     CHECK(allocations - before_d == 0);
     CHECK(std::isfinite(sink_d));
 }
+
+TEST_CASE("a training step on two threads allocates nothing", "[allocations]") {
+    using net = sequential<input<1, 12, 12>, conv2d<4, 3>, relu, max_pool<2>, flatten, dense<10>>;
+    labeled_data<float> d;
+    d.inputs = xt::xtensor<float, 2>::from_shape({40, 144});
+    random_engine rng(2);
+    for (auto& x : d.inputs) x = static_cast<float>(rng.uniform());
+    for (std::size_t i = 0; i < 40; ++i) d.labels.push_back(static_cast<label_t>(i % 10));
+    model<net> m(1);
+    trainer<net, float, softmax_cross_entropy, sgd> t(m, softmax_cross_entropy{}, sgd{.learning_rate = 0.01}, 16, 2);
+    std::vector<std::size_t> batch(16), tail(3);
+    std::iota(batch.begin(), batch.end(), std::size_t{0});
+    std::iota(tail.begin(), tail.end(), std::size_t{20});
+    t.step(d, std::span<const std::size_t>(batch));  // threads are warm
+    const std::size_t before = allocations;
+    for (int i = 0; i < 3; ++i) {
+        CHECK(t.step(d, std::span<const std::size_t>(batch)).finite);
+        CHECK(t.step(d, std::span<const std::size_t>(tail)).finite);
+    }
+    CHECK(allocations - before == 0);
+}

@@ -227,3 +227,40 @@ TEST_CASE("precision and recall per class from a confusion matrix", "[metrics]")
     print_confusion_matrix(out, cm, names);
     CHECK_THAT(out.str(), Catch::Contains("1 dog") && Catch::Contains("0.889") && Catch::Contains("precision"));
 }
+
+TEST_CASE("two threads: bit-identical run to run, and the same training as one thread up to rounding", "[fit][threads]") {
+    const auto d = data::two_spirals<float>(500, 1.0, 0.01, 1);
+    using net = sequential<input<2>, dense<32>, tanh_act, dense<16>, relu, dense<2>>;
+    auto train = [&](std::size_t threads) {
+        model<net> m(3);
+        fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.05, .momentum = 0.9},
+            fit_options{.epochs = 4, .batch_size = 33, .seed = 5, .progress = false, .threads = threads});
+        return m;
+    };
+    const auto a = train(2), b = train(2), one = train(1);
+    CHECK(a == b);
+    double worst = 0;
+    for (std::size_t i = 0; i < net::parameter_count; ++i)
+        worst = std::max(worst, double(std::abs(a.parameters()[i] - one.parameters()[i])));
+    CHECK(worst < 1e-3);
+    CHECK(train(3) == train(3));
+}
+
+TEST_CASE("thread_team runs every member and splits ranges exactly", "[threads]") {
+    thread_team team(3);
+    std::vector<int> hit(3, 0);
+    auto job = [&](std::size_t m) { hit[m] += 1; };
+    for (int i = 0; i < 5; ++i) team.run(job);
+    CHECK(hit == std::vector<int>{5, 5, 5});
+    auto boom = [](std::size_t m) {
+        if (m == 2) throw std::runtime_error("member 2 failed");
+    };
+    CHECK_THROWS_WITH(team.run(boom), "member 2 failed");
+    std::size_t covered = 0;
+    for (std::size_t p = 0; p < 4; ++p) {
+        const auto [b, e] = split_range(101, 4, p, 16);
+        CHECK(b == covered);
+        covered = e;
+    }
+    CHECK(covered == 101);
+}

@@ -9,6 +9,7 @@
 #include "core/random.hpp"
 #include "core/shape.hpp"
 #include "core/storage.hpp"
+#include "core/thread_pool.hpp"
 #include "core/type_name.hpp"
 
 #include "layers/activations.hpp"

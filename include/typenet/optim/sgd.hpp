@@ -36,8 +36,10 @@ struct sgd {
         return {momentum > 0 ? aligned_buffer<T>(parameter_count) : aligned_buffer<T>()};
     }
 
+    /// Updates params with grads; they may be a slice of the model's parameters
+    /// starting at `offset`, so that threads can update disjoint slices.
     template <class T>
-    void step(std::span<T> params, std::span<const T> grads, state<T>& s) const {
+    void step(std::span<T> params, std::span<const T> grads, state<T>& s, std::size_t offset = 0) const {
         using V = kernels::simd<T>;
         constexpr std::size_t W = V::size;
         const T lr = static_cast<T>(learning_rate);
@@ -49,11 +51,11 @@ struct sgd {
             return;
         }
         const T mu = static_cast<T>(momentum);
-        T* v = s.velocity.data();
+        T* v = s.velocity.data() + offset;
         std::size_t i = 0;
         for (; i + W <= n; i += W) {
-            const V vel = kernels::mul_add(V(mu), V::load_aligned(v + i), V::load_unaligned(g + i));
-            vel.store_aligned(v + i);
+            const V vel = kernels::mul_add(V(mu), V::load_unaligned(v + i), V::load_unaligned(g + i));
+            vel.store_unaligned(v + i);
             (V::load_unaligned(p + i) - V(lr) * vel).store_unaligned(p + i);
         }
         for (; i < n; ++i) {

@@ -33,6 +33,7 @@ struct fit_options {
     bool shuffle = true;
     double validation_split = 0;     ///< fraction of the data held out for validation, in [0, 1)
     bool progress = true;            ///< progress on stderr (see progress.hpp)
+    std::size_t threads = 1;         ///< threads sharing each minibatch (results are reproducible per count)
 };
 
 /// Thrown when a loss or gradient becomes NaN or infinite; the model keeps the
@@ -51,6 +52,7 @@ namespace detail {
 inline void validate_fit_options(const fit_options& o) {
     if (o.epochs == 0) throw std::invalid_argument("fit: epochs must be at least 1");
     if (o.batch_size == 0) throw std::invalid_argument("fit: batch_size must be at least 1 (full_batch for all samples)");
+    if (o.threads == 0) throw std::invalid_argument("fit: threads must be at least 1");
     if (!(o.validation_split >= 0 && o.validation_split < 1))
         throw std::invalid_argument("fit: validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
 }
@@ -79,7 +81,7 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
     const std::vector<std::size_t> validation(order.end() - static_cast<std::ptrdiff_t>(validation_count), order.end());
 
     const std::size_t batch = std::min(options.batch_size, train.size());
-    trainer<Arch, T, Loss, Optimizer> step(m, loss, optimizer, batch);
+    trainer<Arch, T, Loss, Optimizer> step(m, loss, optimizer, batch, options.threads);
 
     const std::size_t batches = (train.size() + batch - 1) / batch;
     progress_reporter progress(options.progress, options.epochs, batches, train.size());

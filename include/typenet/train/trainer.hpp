@@ -1,14 +1,22 @@
 #pragma once
-// One training step, and the state it needs: a workspace sized for the largest
-// batch, the optimiser's state, and buffers for a gathered batch. Everything is
-// allocated when the trainer is built; step() allocates nothing.
+// One training step, and the state it needs: per-thread workspaces sized for the
+// largest batch, the optimiser's state, and buffers for a gathered batch.
+// Everything is allocated when the trainer is built; step() allocates nothing.
+//
+// With several threads the batch is cut into contiguous parts, one per thread;
+// each computes its part's gradient, scaled to its share of the batch, in its own
+// workspace. The parts are then summed in a fixed order (thread 0, 1, ...) over
+// slices of the parameters, and each thread updates its slice. For a given thread
+// count the result is therefore bit-identical from run to run.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "../core/thread_pool.hpp"
 #include "../loss/loss.hpp"
 #include "../network/model.hpp"
 #include "../network/passes.hpp"
@@ -36,26 +44,36 @@ public:
     using target_type = typename Loss::template target<T>;
     static constexpr std::size_t outputs = Arch::output_size;
     static constexpr std::size_t inputs = Arch::input_size;
+    static constexpr std::size_t parameters = Arch::parameter_count;
+    static constexpr std::size_t target_width = Loss::is_classifier ? 1 : outputs;
     using loss_fits = typename Loss::template fits<typename Arch::output_shape>;
 
-    trainer(model<Arch, T>& m, Loss loss, Optimizer optimizer, std::size_t max_batch)
+    trainer(model<Arch, T>& m, Loss loss, Optimizer optimizer, std::size_t max_batch, std::size_t threads = 1)
         : model_(m),
           loss_(loss),
           optimizer_((optimizer.validate(), optimizer)),
-          state_(optimizer.template make_state<T>(Arch::parameter_count)),
-          workspace_(max_batch),
-          targets_(max_batch * (Loss::is_classifier ? 1 : outputs)) {
+          state_(optimizer.template make_state<T>(parameters)),
+          capacity_(max_batch),
+          team_(std::clamp<std::size_t>(threads, 1, std::max<std::size_t>(1, max_batch))),
+          inputs_(max_batch * inputs),
+          targets_(max_batch * target_width),
+          gradients_(team_.size() > 1 ? parameters : 0),
+          parts_(team_.size()) {
         (void)sizeof(loss_fits);
+        if (max_batch == 0) throw std::invalid_argument("trainer: max_batch must be at least 1");
+        const std::size_t per_thread = (max_batch + team_.size() - 1) / team_.size();
+        for (std::size_t t = 0; t < team_.size(); ++t) workspaces_.emplace_back(std::make_unique<ws_type>(per_thread));
     }
 
-    std::size_t capacity() const noexcept { return workspace_.capacity(); }
+    std::size_t capacity() const noexcept { return capacity_; }
+    std::size_t threads() const noexcept { return team_.size(); }
 
-    /// Trains on rows `indices` of `data` (gathered into the workspace first).
+    /// Trains on rows `indices` of `data` (gathered into contiguous buffers first).
     template <class Data>
     step_result step(const Data& data, std::span<const std::size_t> indices) {
         const std::size_t batch = indices.size();
-        workspace_.check_batch(batch, "trainer::step");
-        T* x = workspace_.input();
+        check_batch(batch);
+        T* x = inputs_.data();
         for (std::size_t i = 0; i < batch; ++i) std::memcpy(x + i * inputs, data.sample(indices[i]), inputs * sizeof(T));
         data.gather_targets(indices.data(), batch, targets_.data());
         return step(x, targets_.data(), batch);
@@ -63,39 +81,108 @@ public:
 
     /// Trains on `batch` samples laid out row by row at x, with their targets.
     step_result step(const T* x, const target_type* targets, std::size_t batch) {
-        workspace_.check_batch(batch, "trainer::step");
+        check_batch(batch);
         T* params = model_.parameters().data();
-        forward_pass(params, workspace_, x, batch);
+        const std::size_t team = std::min(team_.size(), batch);
+
+        // 1. Each thread: forward, loss and backward on its part of the batch.
+        auto gradients_of_part = [&](std::size_t t) {
+            part& p = parts_[t];
+            p = part{};
+            if (t >= team) return;
+            const auto [first, last] = split_range(batch, team, t);
+            const std::size_t n = last - first;
+            ws_type& ws = *workspaces_[t];
+            forward_pass(static_cast<const T*>(params), ws, x + first * inputs, n);
+            const target_type* y = targets + first * target_width;
+            p.loss = Loss::template evaluate<outputs>(ws.output(), y, ws.output_gradient(), n);
+            if constexpr (Loss::is_classifier)
+                for (std::size_t b = 0; b < n; ++b)
+                    p.correct += predicted_class<outputs>(ws.output() + b * outputs) == y[b] ? 1 : 0;
+            p.samples = n;
+            if (!std::isfinite(p.loss)) return;
+            if (team > 1) {
+                // The loss averaged over this part; the step needs the average over the batch.
+                const T share = static_cast<T>(n) / static_cast<T>(batch);
+                T* g = ws.output_gradient();
+                for (std::size_t i = 0; i < n * outputs; ++i) g[i] *= share;
+            }
+            backward_pass(static_cast<const T*>(params), ws, n);
+        };
+        team_.run(gradients_of_part);
+
         step_result r;
-        r.loss = Loss::template evaluate<outputs>(workspace_.output(), targets, workspace_.output_gradient(), batch);
-        if constexpr (Loss::is_classifier) {
-            const T* out = workspace_.output();
-            for (std::size_t b = 0; b < batch; ++b)
-                r.correct += predicted_class<outputs>(out + b * outputs) == targets[b] ? 1 : 0;
+        for (std::size_t t = 0; t < team; ++t) {
+            r.loss += parts_[t].loss * static_cast<double>(parts_[t].samples);
+            r.correct += parts_[t].correct;
         }
+        r.loss /= static_cast<double>(batch);
         if (!std::isfinite(r.loss)) {
             r.finite = false;
             return r;
         }
-        backward_pass(static_cast<const T*>(params), workspace_, batch);
-        const auto grads = std::as_const(workspace_).parameter_gradients();
+
+        // 2. Sum the parts' gradients in a fixed order, slice by slice in parallel.
+        std::span<const T> grads;
+        if (team == 1) {
+            grads = std::as_const(*workspaces_[0]).parameter_gradients();
+        } else {
+            auto reduce = [&](std::size_t t) {
+                const auto [begin, end] = split_range(parameters, team_.size(), t, 16);
+                T* sum = gradients_.data();
+                const T* g0 = workspaces_[0]->parameter_gradients().data();
+                std::copy(g0 + begin, g0 + end, sum + begin);
+                for (std::size_t part = 1; part < team; ++part) {
+                    const T* g = workspaces_[part]->parameter_gradients().data();
+                    kernels::transform(sum + begin, g + begin, sum + begin, end - begin,
+                                       [](auto a, auto b) { return a + b; });
+                }
+            };
+            team_.run(reduce);
+            grads = std::as_const(gradients_).span();
+        }
         if (!all_finite(grads)) {
             r.finite = false;
             return r;
         }
-        optimizer_.step(model_.parameters(), grads, state_);
+
+        // 3. The optimiser's update, slice by slice.
+        auto update = [&](std::size_t t) {
+            const auto [begin, end] = split_range(parameters, team_.size(), t, 16);
+            optimizer_.step(model_.parameters().subspan(begin, end - begin), grads.subspan(begin, end - begin), state_,
+                            begin);
+        };
+        team_.run(update);
         return r;
     }
 
     const Optimizer& optimizer() const noexcept { return optimizer_; }
 
 private:
+    using ws_type = workspace<Arch, T, execution::fused>;
+    struct part {
+        double loss = 0;
+        std::size_t correct = 0, samples = 0;
+    };
+
+    void check_batch(std::size_t batch) const {
+        if (batch == 0) throw std::invalid_argument("trainer::step: batch size must be at least 1");
+        if (batch > capacity_)
+            throw std::invalid_argument("trainer::step: batch size " + std::to_string(batch) +
+                                        " exceeds the trainer's capacity " + std::to_string(capacity_));
+    }
+
     model<Arch, T>& model_;
     Loss loss_;
     Optimizer optimizer_;
     typename Optimizer::template state<T> state_;
-    workspace<Arch, T, execution::fused> workspace_;
+    std::size_t capacity_;
+    thread_team team_;
+    std::vector<std::unique_ptr<ws_type>> workspaces_;
+    aligned_buffer<T> inputs_;
     std::vector<target_type> targets_;
+    aligned_buffer<T> gradients_;
+    std::vector<part> parts_;
 };
 
 }  // namespace typenet
