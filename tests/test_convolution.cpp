@@ -150,3 +150,21 @@ TEST_CASE("fused conv+relu computes what the reference plan computes", "[conv][f
     const auto gr = reference.parameter_gradients();
     for (std::size_t i = 0; i < gf.size(); ++i) REQUIRE(gf[i] == Approx(gr[i]).margin(1e-5));
 }
+
+TEST_CASE("every layer's output can be inspected", "[inspect]") {
+    using net = sequential<input<1, 6, 6>, conv2d<2, 3>, relu, max_pool<2>, flatten, dense<3>>;
+    model<net> m(2);
+    const auto x = random_values<float>(36, 3);
+    std::vector<std::string> seen;
+    std::vector<float> last;
+    for_each_layer_output(m, std::span<const float>(x), [&](const layer_output<float>& o) {
+        std::string dims;
+        for (auto d : o.dims) dims += std::to_string(d) + "x";
+        seen.push_back(std::to_string(o.layer_index) + " " + o.layer + " " + dims);
+        last.assign(o.values.begin(), o.values.end());
+    });
+    CHECK(seen == std::vector<std::string>{"0 conv2d<2, 3> 2x4x4x", "1 relu 2x4x4x", "2 max_pool<2> 2x2x2x", "3 flatten 8x",
+                                           "4 dense<3> 3x"});
+    const auto y = m.predict(x);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(last[i] == Approx(y[i]).margin(1e-6));
+}

@@ -20,6 +20,7 @@
 #include "layers/pooling.hpp"
 #include "layers/softmax.hpp"
 
+#include "network/inspect.hpp"
 #include "network/model.hpp"
 #include "network/passes.hpp"
 #include "network/plan.hpp"
