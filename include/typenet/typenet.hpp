@@ -32,6 +32,7 @@
 #include "loss/mse.hpp"
 #include "loss/softmax_cross_entropy.hpp"
 
+#include "optim/schedule.hpp"
 #include "optim/sgd.hpp"
 
 #include "data/dataset.hpp"

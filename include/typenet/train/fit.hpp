@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../core/random.hpp"
+#include "../optim/schedule.hpp"
 #include "history.hpp"
 #include "metrics.hpp"
 #include "progress.hpp"
@@ -34,6 +35,7 @@ struct fit_options {
     double validation_split = 0;     ///< fraction of the data held out for validation, in [0, 1)
     bool progress = true;            ///< progress on stderr (see progress.hpp)
     std::size_t threads = 1;         ///< threads sharing each minibatch (results are reproducible per count)
+    learning_rate_schedule schedule = {};  ///< per-epoch factor on the optimiser's learning rate
 };
 
 /// Thrown when a loss or gradient becomes NaN or infinite; the model keeps the
@@ -69,6 +71,7 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
     // Validate everything before touching the model: a bad call changes nothing.
     detail::validate_fit_options(options);
     optimizer.validate();
+    options.schedule.validate();
     data.validate(Arch::input_size, Loss::is_classifier ? class_count<outputs> : outputs, "fit");
 
     random_engine rng(options.seed);
@@ -89,6 +92,7 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
     for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
         progress.epoch_started(epoch);
+        step.set_learning_rate(optimizer.learning_rate * options.schedule.factor(epoch - 1, options.epochs));
         if (options.shuffle) rng.shuffle(std::span<std::size_t>(train));
         double loss_sum = 0;
         std::size_t correct = 0;
@@ -102,6 +106,7 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
         }
         epoch_record rec;
         rec.epoch = epoch;
+        rec.learning_rate = step.optimizer().learning_rate;
         rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         rec.samples_per_second = rec.seconds > 0 ? static_cast<double>(train.size()) / rec.seconds : 0;
         rec.loss = loss_sum / static_cast<double>(train.size());

@@ -12,6 +12,7 @@ struct epoch_record {
     std::optional<double> accuracy;              ///< training accuracy (classifiers)
     std::optional<double> validation_loss;       ///< when a validation split is used
     std::optional<double> validation_accuracy;   ///< when a validation split is used (classifiers)
+    double learning_rate = 0;                    ///< the optimiser's rate during the epoch
     double seconds = 0;                          ///< wall time of the epoch
     double samples_per_second = 0;
 };

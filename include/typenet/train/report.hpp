@@ -2,6 +2,7 @@
 // Per-class precision and recall from a confusion matrix, and printing the
 // matrix with class names: what a person reads after training a classifier.
 #include <algorithm>
+#include <cstdio>
 #include <cstddef>
 #include <ostream>
 #include <span>
@@ -40,16 +41,19 @@ inline std::vector<class_scores> per_class_scores(const xt::xtensor<std::size_t,
 inline void print_confusion_matrix(std::ostream& out, const xt::xtensor<std::size_t, 2>& counts,
                                    std::span<const std::string_view> names = {}) {
     const std::size_t k = counts.shape(0);
-    auto name = [&](std::size_t c) { return c < names.size() ? std::string(names[c]) : std::to_string(c); };
-    std::size_t width = 5;
-    for (std::size_t c = 0; c < k; ++c) width = std::max(width, name(c).size());
+    auto label = [&](std::size_t c) {
+        return std::to_string(c) + " " + (c < names.size() ? std::string(names[c]) : std::string());
+    };
+    std::size_t width = std::string("true \\ predicted").size();
+    for (std::size_t c = 0; c < k; ++c) width = std::max(width, label(c).size());
     auto pad = [](std::string s, std::size_t w) { return s.size() < w ? std::string(w - s.size(), ' ') + s : s; };
-    out << pad("true \\ predicted", width + 1);
+    auto pad_right = [](std::string s, std::size_t w) { return s.size() < w ? s + std::string(w - s.size(), ' ') : s; };
+    out << pad_right("true \\ predicted", width);
     for (std::size_t c = 0; c < k; ++c) out << ' ' << pad(std::to_string(c), 6);
     out << "   precision  recall\n";
     const auto scores = per_class_scores(counts);
     for (std::size_t r = 0; r < k; ++r) {
-        out << pad(std::to_string(r) + " " + name(r), width + 1);
+        out << pad_right(label(r), width);
         for (std::size_t c = 0; c < k; ++c) out << ' ' << pad(std::to_string(counts(r, c)), 6);
         char buf[48];
         std::snprintf(buf, sizeof buf, "   %9.3f  %6.3f\n", scores[r].precision, scores[r].recall);

@@ -157,6 +157,13 @@ public:
     }
 
     const Optimizer& optimizer() const noexcept { return optimizer_; }
+    /// For schedules: changes the rate of later steps (validated like the optimiser's).
+    void set_learning_rate(double rate) {
+        Optimizer changed = optimizer_;
+        changed.learning_rate = rate;
+        changed.validate();
+        optimizer_ = changed;
+    }
 
 private:
     using ws_type = workspace<Arch, T, execution::fused>;

@@ -1,0 +1,151 @@
+// Fashion-MNIST end to end: load the real images, train a classifier, show
+// progress, evaluate on the test set, print the confusion matrix, save the model,
+// the per-epoch history (CSV), the training curves (SVG) and pictures of what it
+// learned: for the linear classifier one 28x28 weight template per class, for the
+// convolutional networks the first layer's filters and the feature maps of one
+// test image after each convolution (PNG).
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <typenet/data/fashion_mnist.hpp>
+#include <typenet/io/plot.hpp>
+#include <typenet/io/png.hpp>
+#include <typenet/io/weights.hpp>
+#include <typenet/typenet.hpp>
+
+using namespace typenet;
+
+using linear_classifier = sequential<input<1, 28, 28>, flatten, dense<10>>;
+using mlp = sequential<input<1, 28, 28>, flatten, dense<256>, relu, dense<128>, relu, dense<10>>;
+using lenet = sequential<input<1, 28, 28>, conv2d<6, 5>, relu, max_pool<2>, conv2d<16, 5>, relu, max_pool<2>, flatten,
+                         dense<120>, relu, dense<84>, relu, dense<10>>;
+// Two 3x3 convolutions with padding per stage keep more spatial detail than LeNet's 5x5.
+using cnn = sequential<input<1, 28, 28>, conv2d<32, 3, 1, 1>, relu, max_pool<2>, conv2d<64, 3, 1, 1>, relu, max_pool<2>,
+                       flatten, dense<128>, relu, dense<10>>;
+
+struct settings {
+    std::string model = "cnn";
+    std::size_t epochs = 0;  // 0: the model's default
+    std::size_t batch_size = 64;
+    double learning_rate = 0;  // 0: the model's default
+    double momentum = 0.9;
+    std::uint64_t seed = 1;
+    std::string out = "out";
+    std::string data_dir = data::fashion_mnist_default_dir;
+    double validation_split = 0.1;
+    std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+};
+
+template <class Net>
+void draw_convolutions(const model<Net>& m, const labeled_data<float>& test, const std::filesystem::path& dir,
+                       const std::string& name) {
+    // First layer's filters: weights are [C*K*K][F]; filter f of a 1-channel input is column f.
+    bool first = true;
+    m.for_each_tensor([&](const tensor_ref<const float>& t) {
+        if (!first || t.name != "weights" || t.dims.size() != 4) return;
+        first = false;
+        const std::size_t k = t.dims[1], filters = t.dims[3];
+        std::vector<std::vector<float>> images(filters, std::vector<float>(k * k));
+        for (std::size_t q = 0; q < k * k; ++q)
+            for (std::size_t f = 0; f < filters; ++f) images[f][q] = t.values[q * filters + f];
+        std::vector<std::span<const float>> views(images.begin(), images.end());
+        io::write_png_grid(dir / (name + "-filters.png"), views, k, k, std::min<std::size_t>(filters, 16), 8);
+    });
+    // Feature maps of the first test image after each convolution (and its activation).
+    const std::span<const float> image(test.sample(0), 784);
+    std::size_t conv = 0;
+    for_each_layer_output(m, image, [&](const layer_output<float>& o) {
+        if (o.layer.rfind("conv2d", 0) != 0) return;
+        const std::size_t channels = o.dims[0], h = o.dims[1], w = o.dims[2];
+        std::vector<std::span<const float>> maps;
+        for (std::size_t c = 0; c < channels; ++c) maps.push_back(o.values.subspan(c * h * w, h * w));
+        io::write_png_grid(dir / (name + "-feature-maps-conv" + std::to_string(++conv) + ".png"), maps, h, w,
+                           std::min<std::size_t>(channels, 16), 3);
+    });
+    std::printf("wrote %s-filters.png and %zu feature-map PNGs (test image 0, a %s)\n", name.c_str(), conv,
+                std::string(data::fashion_mnist_class_names[test.labels[0]]).c_str());
+}
+
+template <class Net>
+int run(const settings& s, std::size_t default_epochs, double default_lr) {
+    const auto sets = data::fashion_mnist<float>(s.data_dir);
+    std::fprintf(stderr, "Fashion-MNIST: %zu training, %zu test images\n", sets.train.size(), sets.test.size());
+
+    model<Net> m(s.seed);
+    const sgd optimizer{.learning_rate = s.learning_rate > 0 ? s.learning_rate : default_lr, .momentum = s.momentum};
+    const fit_options options{.epochs = s.epochs > 0 ? s.epochs : default_epochs,
+                              .batch_size = s.batch_size,
+                              .seed = s.seed,
+                              .validation_split = s.validation_split,
+                              .threads = s.threads,
+                              .schedule = learning_rate_schedule::cosine(0.05)};
+    std::printf("model %s: %s, %zu parameters\n", s.model.c_str(), type_name<Net>().c_str(), Net::parameter_count);
+    std::printf("training: %zu epochs, batch %zu, SGD lr %g (cosine decay) momentum %g, seed %llu, %zu threads\n", options.epochs,
+                options.batch_size, optimizer.learning_rate, optimizer.momentum,
+                static_cast<unsigned long long>(s.seed), options.threads);
+    std::fflush(stdout);  // before fit's progress on stderr
+    const history h = fit(m, sets.train, softmax_cross_entropy{}, optimizer, options);
+    double seconds = 0;
+    for (const auto& e : h.epochs) seconds += e.seconds;
+
+    const double test_accuracy = accuracy(m, sets.test);
+    std::printf("training time %.1f s\n", seconds);
+    std::printf("test accuracy %.4f\n", test_accuracy);
+    print_confusion_matrix(std::cout, confusion_matrix(m, sets.test), data::fashion_mnist_class_names);
+
+    const std::filesystem::path dir(s.out);
+    std::filesystem::create_directories(dir);
+    const auto model_path = dir / (s.model + ".tnw");
+    save(m, model_path);
+    io::write_history_csv(dir / (s.model + "-history.csv"), h);
+    io::write_training_curves_svg(dir / (s.model + "-curves.svg"), h, "Fashion-MNIST, " + s.model);
+    std::printf("saved %s, %s-history.csv, %s-curves.svg in %s\n", model_path.filename().c_str(), s.model.c_str(),
+                s.model.c_str(), dir.c_str());
+
+    if constexpr (std::is_same_v<Net, linear_classifier>) {
+        // Column c of W (784 x 10) is class c's template: the image it scores highest.
+        std::vector<std::vector<float>> templates(10, std::vector<float>(784));
+        const auto w = m.parameters();
+        for (std::size_t k = 0; k < 784; ++k)
+            for (std::size_t c = 0; c < 10; ++c) templates[c][k] = w[k * 10 + c];
+        std::vector<std::span<const float>> images(templates.begin(), templates.end());
+        io::write_png_grid(dir / "linear-templates.png", images, 28, 28, 10, 4);
+        std::printf("wrote linear-templates.png (class templates, left to right:");
+        for (auto n : data::fashion_mnist_class_names) std::printf(" %.*s;", static_cast<int>(n.size()), n.data());
+        std::printf(")\n");
+    }
+    if constexpr (std::is_same_v<Net, lenet> || std::is_same_v<Net, cnn>) draw_convolutions(m, sets.test, dir, s.model);
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    settings s;
+    CLI::App app{"Train and evaluate a classifier on Fashion-MNIST"};
+    app.add_option("-m,--model", s.model, "linear | mlp | lenet | cnn")
+        ->check(CLI::IsMember({"linear", "mlp", "lenet", "cnn"}));
+    app.add_option("-e,--epochs", s.epochs, "epochs (default: per model)");
+    app.add_option("-b,--batch-size", s.batch_size, "minibatch size")->check(CLI::PositiveNumber);
+    app.add_option("-l,--learning-rate", s.learning_rate, "SGD learning rate (default: per model)");
+    app.add_option("--momentum", s.momentum, "SGD momentum in [0, 1)");
+    app.add_option("-s,--seed", s.seed, "seed of initialisation, shuffles and the validation split");
+    app.add_option("-o,--out", s.out, "output directory for the model, history and pictures");
+    app.add_option("--data", s.data_dir, "directory of the Fashion-MNIST IDX files");
+    app.add_option("--validation-split", s.validation_split, "fraction of training images held out");
+    app.add_option("-t,--threads", s.threads, "threads sharing each minibatch")->check(CLI::PositiveNumber);
+    CLI11_PARSE(app, argc, argv);
+    try {
+        if (s.model == "linear") return run<linear_classifier>(s, 5, 0.01);
+        if (s.model == "mlp") return run<mlp>(s, 15, 0.01);
+        if (s.model == "lenet") return run<lenet>(s, 10, 0.02);
+        return run<cnn>(s, 10, 0.02);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "fashion_mnist: %s\n", e.what());
+        return 1;
+    }
+}
