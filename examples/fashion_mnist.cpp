@@ -26,7 +26,7 @@ using mlp = sequential<input<1, 28, 28>, flatten, dense<256>, relu, dense<128>, 
 using lenet = sequential<input<1, 28, 28>, conv2d<6, 5>, relu, max_pool<2>, conv2d<16, 5>, relu, max_pool<2>, flatten,
                          dense<120>, relu, dense<84>, relu, dense<10>>;
 // Two 3x3 convolutions with padding per stage keep more spatial detail than LeNet's 5x5.
-using cnn = sequential<input<1, 28, 28>, conv2d<32, 3, 1, 1>, relu, max_pool<2>, conv2d<64, 3, 1, 1>, relu, max_pool<2>,
+using cnn = sequential<input<1, 28, 28>, conv2d<16, 3, 1, 1>, relu, max_pool<2>, conv2d<32, 3, 1, 1>, relu, max_pool<2>,
                        flatten, dense<128>, relu, dense<10>>;
 
 struct settings {
@@ -35,10 +35,12 @@ struct settings {
     std::size_t batch_size = 64;
     double learning_rate = 0;  // 0: the model's default
     double momentum = 0.9;
+    double weight_decay = 5e-4;
     std::uint64_t seed = 1;
     std::string out = "out";
     std::string data_dir = data::fashion_mnist_default_dir;
     double validation_split = 0.1;
+    bool standardize = false;
     std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
 };
 
@@ -74,11 +76,12 @@ void draw_convolutions(const model<Net>& m, const labeled_data<float>& test, con
 
 template <class Net>
 int run(const settings& s, std::size_t default_epochs, double default_lr) {
-    const auto sets = data::fashion_mnist<float>(s.data_dir);
+    const auto sets = data::fashion_mnist<float>(s.data_dir, {.standardize = s.standardize});
     std::fprintf(stderr, "Fashion-MNIST: %zu training, %zu test images\n", sets.train.size(), sets.test.size());
 
     model<Net> m(s.seed);
-    const sgd optimizer{.learning_rate = s.learning_rate > 0 ? s.learning_rate : default_lr, .momentum = s.momentum};
+    const sgd optimizer{.learning_rate = s.learning_rate > 0 ? s.learning_rate : default_lr, .momentum = s.momentum,
+                          .weight_decay = s.weight_decay};
     const fit_options options{.epochs = s.epochs > 0 ? s.epochs : default_epochs,
                               .batch_size = s.batch_size,
                               .seed = s.seed,
@@ -86,8 +89,8 @@ int run(const settings& s, std::size_t default_epochs, double default_lr) {
                               .threads = s.threads,
                               .schedule = learning_rate_schedule::cosine(0.05)};
     std::printf("model %s: %s, %zu parameters\n", s.model.c_str(), type_name<Net>().c_str(), Net::parameter_count);
-    std::printf("training: %zu epochs, batch %zu, SGD lr %g (cosine decay) momentum %g, seed %llu, %zu threads\n", options.epochs,
-                options.batch_size, optimizer.learning_rate, optimizer.momentum,
+    std::printf("training: %zu epochs, batch %zu, SGD lr %g (cosine decay) momentum %g, weight decay %g, seed %llu, %zu threads\n",
+                options.epochs, options.batch_size, optimizer.learning_rate, optimizer.momentum, optimizer.weight_decay,
                 static_cast<unsigned long long>(s.seed), options.threads);
     std::fflush(stdout);  // before fit's progress on stderr
     const history h = fit(m, sets.train, softmax_cross_entropy{}, optimizer, options);
@@ -133,17 +136,19 @@ int main(int argc, char** argv) {
     app.add_option("-b,--batch-size", s.batch_size, "minibatch size")->check(CLI::PositiveNumber);
     app.add_option("-l,--learning-rate", s.learning_rate, "SGD learning rate (default: per model)");
     app.add_option("--momentum", s.momentum, "SGD momentum in [0, 1)");
+    app.add_option("--weight-decay", s.weight_decay, "L2 weight decay");
     app.add_option("-s,--seed", s.seed, "seed of initialisation, shuffles and the validation split");
     app.add_option("-o,--out", s.out, "output directory for the model, history and pictures");
     app.add_option("--data", s.data_dir, "directory of the Fashion-MNIST IDX files");
     app.add_option("--validation-split", s.validation_split, "fraction of training images held out");
+    app.add_flag("--standardize", s.standardize, "standardise each pixel by the training set's mean and deviation");
     app.add_option("-t,--threads", s.threads, "threads sharing each minibatch")->check(CLI::PositiveNumber);
     CLI11_PARSE(app, argc, argv);
     try {
         if (s.model == "linear") return run<linear_classifier>(s, 5, 0.01);
         if (s.model == "mlp") return run<mlp>(s, 15, 0.01);
-        if (s.model == "lenet") return run<lenet>(s, 10, 0.02);
-        return run<cnn>(s, 10, 0.02);
+        if (s.model == "lenet") return run<lenet>(s, 30, 0.02);
+        return run<cnn>(s, 15, 0.02);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "fashion_mnist: %s\n", e.what());
         return 1;

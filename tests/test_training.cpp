@@ -49,6 +49,40 @@ TEST_CASE("an SGD step is p - lr * g, with momentum v = mu v + g", "[optim]") {
     heavy.step(std::span<double>(q), std::span<const double>(gq), s);  // v = 1,   q = -0.1
     heavy.step(std::span<double>(q), std::span<const double>(gq), s);  // v = 1.9, q = -0.29
     for (double v : q) CHECK(v == Approx(-0.29));
+
+    // Weight decay 0.5 on p = 2, g = 1: g' = 1 + 1 = 2; v = 2; p = 2 - 0.1 * 2 = 1.8
+    std::vector<double> r(9, 2.0), gr(9, 1.0);
+    sgd decayed{.learning_rate = 0.1, .momentum = 0.5, .weight_decay = 0.5};
+    auto sd = decayed.make_state<double>(9);
+    decayed.step(std::span<double>(r), std::span<const double>(gr), sd);
+    for (double v : r) CHECK(v == Approx(1.8));
+    // second step: g' = 1 + 0.9 = 1.9; v = 0.5 * 2 + 1.9 = 2.9; p = 1.8 - 0.29 = 1.51
+    decayed.step(std::span<double>(r), std::span<const double>(gr), sd);
+    for (double v : r) CHECK(v == Approx(1.51));
+    std::vector<float> s1(5, 1.0f), g1(5, 0.0f);
+    sgd plain_decay{.learning_rate = 0.5, .weight_decay = 0.2};
+    auto st = plain_decay.make_state<float>(5);
+    plain_decay.step(std::span<float>(s1), std::span<const float>(g1), st);
+    for (float v : s1) CHECK(v == Approx(0.9f));
+}
+
+TEST_CASE("learning-rate schedules", "[optim]") {
+    const auto cosine = learning_rate_schedule::cosine(0.1);
+    CHECK(cosine.factor(0, 11) == Approx(1.0));
+    CHECK(cosine.factor(5, 11) == Approx(0.55));
+    CHECK(cosine.factor(10, 11) == Approx(0.1));
+    const auto step = learning_rate_schedule::step(3, 0.5);
+    CHECK(step.factor(2, 10) == 1.0);
+    CHECK(step.factor(3, 10) == 0.5);
+    CHECK(step.factor(7, 10) == 0.25);
+    CHECK(learning_rate_schedule::constant().factor(9, 10) == 1.0);
+    CHECK_THROWS_AS(learning_rate_schedule::step(0, 0.5).validate(), std::invalid_argument);
+    const auto d = data::gaussian_blobs<float>(60, 3, 0.5, 2);
+    model<blob_net> m(1);
+    const auto h = fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.2},
+                       fit_options{.epochs = 4, .progress = false, .schedule = learning_rate_schedule::step(2, 0.5)});
+    CHECK(h.epochs[0].learning_rate == Approx(0.2));
+    CHECK(h.epochs[2].learning_rate == Approx(0.1));
 }
 
 TEST_CASE("each epoch visits every sample once, in a new seeded order; the last batch is partial", "[fit]") {

@@ -4,7 +4,6 @@
 // For an input of C x H x W, a K x K kernel, stride S and zero padding P, with
 // Q = C*K*K patch values and N = OH*OW output positions:
 //   columns  [Q][N]  column n is the patch under output position n  (forward: Y = W^T * columns)
-//   patches  [N][Q]  the same, transposed                             (weight gradient)
 //   fold     adds a [Q][N] matrix back onto the input positions      (input gradient; col2im)
 // Every size is a template argument, so the loops are bounded at compile time.
 #include <cstddef>
@@ -56,28 +55,6 @@ struct convolution_geometry {
                         for (std::size_t ox = x_hi; ox < out_w; ++ox) dst[ox] = T(0);
                     }
                 }
-    }
-
-    template <class T>
-    static void patches(const T* x, T* rows) {
-        for (std::size_t oy = 0; oy < out_h; ++oy)
-            for (std::size_t ox = 0; ox < out_w; ++ox) {
-                T* dst = rows + (oy * out_w + ox) * patch;
-                for (std::size_t c = 0; c < C; ++c)
-                    for (std::size_t ki = 0; ki < K; ++ki) {
-                        const std::ptrdiff_t iy = source(oy, ki);
-                        T* d = dst + (c * K + ki) * K;
-                        if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(H)) {
-                            for (std::size_t kj = 0; kj < K; ++kj) d[kj] = T(0);
-                            continue;
-                        }
-                        const T* src = x + (c * H + static_cast<std::size_t>(iy)) * W;
-                        for (std::size_t kj = 0; kj < K; ++kj) {
-                            const std::ptrdiff_t ix = source(ox, kj);
-                            d[kj] = ix >= 0 && ix < static_cast<std::ptrdiff_t>(W) ? src[ix] : T(0);
-                        }
-                    }
-            }
     }
 
     /// dx (zeroed here) += the columns matrix folded back onto the image.

@@ -136,7 +136,10 @@ struct conv2d_stage : stage_defaults {
                 }
                 d_b[f] += sum;
             }
-            geometry::patches(in + b * In::size, patches);
+            // patches = columns^T: the columns routine copies whole rows, and the
+            // blocked transpose is cheaper than gathering patch by patch.
+            geometry::columns(in + b * In::size, d_cols);
+            kernels::transpose<Q, N>(d_cols, patches);
             if (b == 0) kernels::gemm<Q>(F, N, dz, N, patches, Q, d_wt, Q);
             else kernels::gemm<Q, kernels::row_major, true>(F, N, dz, N, patches, Q, d_wt, Q);
             if (d_in != nullptr) {

@@ -2,8 +2,8 @@
 // max_pool<Size, Stride> and avg_pool<Size, Stride>: 2-D pooling over each channel
 // of a C x H x W input, windows of Size x Size moved by Stride (default Size).
 // Max pooling's backward sends each output's gradient to the first input that
-// holds the window's maximum (found again from the stored input and output, so no
-// index buffer is needed).
+// holds the window's maximum (found again from the stored input and output, so
+// no index buffer is needed).
 #include <cstddef>
 
 #include "conv2d.hpp"
@@ -79,14 +79,18 @@ struct pool_stage : stage_defaults {
                     const std::size_t base = oy * S * W + ox * S;
                     const T go = g[oy * OW + ox];
                     if constexpr (IsMax) {
+                        // The first position holding the window's maximum (the stored output):
+                        // scanning backwards, the last match seen is the first in the window.
+                        // An arithmetic select, not a search with an early exit: no branches to mispredict.
                         const T top = y[oy * OW + ox];
-                        bool done = false;
-                        for (std::size_t i = 0; i < K && !done; ++i)
-                            for (std::size_t j = 0; j < K && !done; ++j)
-                                if (x[base + i * W + j] == top) {
-                                    dx[base + i * W + j] += go;
-                                    done = true;
-                                }
+                        std::size_t best = base;
+                        for (std::size_t i = K; i-- > 0;)
+                            for (std::size_t j = K; j-- > 0;) {
+                                const std::size_t at = base + i * W + j;
+                                const auto hit = static_cast<std::size_t>(x[at] == top);
+                                best += hit * (at - best);  // arithmetic select (unsigned wrap is exact)
+                            }
+                        dx[best] += go;
                     } else {
                         const T share = go * (T(1) / T(K * K));
                         for (std::size_t i = 0; i < K; ++i)

@@ -1,7 +1,8 @@
 #pragma once
-// Stochastic gradient descent, optionally with heavy-ball momentum:
-//   v <- momentum * v + g;   p <- p - learning_rate * v      (momentum = 0: p <- p - lr g)
-// One fused SIMD pass over the flat parameter array per step.
+// Stochastic gradient descent, optionally with heavy-ball momentum and L2 weight
+// decay (coupled: added to the gradient, as the derivative of wd/2 * ||p||^2):
+//   g' = g + weight_decay * p;   v <- momentum * v + g';   p <- p - learning_rate * v
+// (momentum = 0: p <- p - lr g'). One fused SIMD pass over the flat parameter array per step.
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -16,6 +17,7 @@ namespace typenet {
 struct sgd {
     double learning_rate = 0.01;
     double momentum = 0.0;
+    double weight_decay = 0.0;
 
     /// Throws std::invalid_argument naming the bad setting.
     void validate() const {
@@ -24,6 +26,8 @@ struct sgd {
                                         std::to_string(learning_rate));
         if (!(momentum >= 0 && momentum < 1))
             throw std::invalid_argument("sgd: momentum must be in [0, 1), got " + std::to_string(momentum));
+        if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
+            throw std::invalid_argument("sgd: weight_decay must be a finite number >= 0, got " + std::to_string(weight_decay));
     }
 
     template <class T>
@@ -46,20 +50,26 @@ struct sgd {
         const std::size_t n = params.size();
         T* p = params.data();
         const T* g = grads.data();
+        const T wd = static_cast<T>(weight_decay);
         if (momentum == 0) {
-            kernels::transform(p, g, p, n, [lr](auto pv, auto gv) { return pv - gv * decltype(pv)(lr); });
+            kernels::transform(p, g, p, n, [lr, wd](auto pv, auto gv) {
+                using L = decltype(pv);
+                return pv - (gv + pv * L(wd)) * L(lr);
+            });
             return;
         }
         const T mu = static_cast<T>(momentum);
         T* v = s.velocity.data() + offset;
         std::size_t i = 0;
         for (; i + W <= n; i += W) {
-            const V vel = kernels::mul_add(V(mu), V::load_unaligned(v + i), V::load_unaligned(g + i));
+            const V pv = V::load_unaligned(p + i);
+            const V grad = kernels::mul_add(V(wd), pv, V::load_unaligned(g + i));
+            const V vel = kernels::mul_add(V(mu), V::load_unaligned(v + i), grad);
             vel.store_unaligned(v + i);
-            (V::load_unaligned(p + i) - V(lr) * vel).store_unaligned(p + i);
+            (pv - V(lr) * vel).store_unaligned(p + i);
         }
         for (; i < n; ++i) {
-            v[i] = mu * v[i] + g[i];
+            v[i] = mu * v[i] + (g[i] + wd * p[i]);
             p[i] -= lr * v[i];
         }
     }
