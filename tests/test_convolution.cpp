@@ -8,6 +8,10 @@
 
 #include <typenet/typenet.hpp>
 
+#include "support.hpp"
+
+using test_support::random_values;
+
 using namespace typenet;
 
 namespace {
@@ -26,13 +30,6 @@ static_assert(std::is_same_v<sequential<input<1, 7, 9>, conv2d<2, 5, 2, 2>>::out
 static_assert(std::is_same_v<sequential<input<4, 9, 9>, max_pool<3, 2>>::output_shape, shape<4, 4, 4>>);
 static_assert(std::is_same_v<sequential<input<4, 8, 8>, avg_pool<2>>::output_shape, shape<4, 4, 4>>);
 
-template <class T>
-std::vector<T> random_values(std::size_t n, std::uint64_t seed) {
-    random_engine rng(seed);
-    std::vector<T> v(n);
-    for (auto& x : v) x = static_cast<T>(rng.uniform(-1, 1));
-    return v;
-}
 
 // Direct convolution, straight from the definition.
 template <std::size_t C, std::size_t H, std::size_t W, std::size_t F, std::size_t K, std::size_t S, std::size_t P>

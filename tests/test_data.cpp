@@ -25,6 +25,8 @@
 #include <typenet/data/split.hpp>
 #include <typenet/typenet.hpp>
 
+#include "support.hpp"
+
 // The largest single allocation through operator new (std::vector's included),
 // to show that the readers do not allocate what a header merely claims.
 static std::atomic<std::size_t> largest_allocation{0};
@@ -45,24 +47,10 @@ using namespace typenet;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
+using test_support::temporary_directory;
+
 namespace {
 
-/// A fresh directory, removed with everything in it at the end of the test.
-struct temporary_directory {
-    fs::path path;
-    temporary_directory() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("typenet-test-data-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~temporary_directory() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 using bytes = std::vector<std::uint8_t>;
 

@@ -7,24 +7,16 @@
 
 #include <typenet/typenet.hpp>
 
+#include "support.hpp"
+
+using test_support::random_labels;
+using test_support::random_values;
+
 using namespace typenet;
 
 namespace {
 
-template <class T>
-std::vector<T> random_values(std::size_t n, std::uint64_t seed, double scale = 1.0) {
-    random_engine rng(seed);
-    std::vector<T> v(n);
-    for (auto& x : v) x = static_cast<T>(rng.uniform(-scale, scale));
-    return v;
-}
 
-std::vector<label_t> random_labels(std::size_t n, std::size_t classes, std::uint64_t seed) {
-    random_engine rng(seed);
-    std::vector<label_t> v(n);
-    for (auto& y : v) y = static_cast<label_t>(rng.below(classes));
-    return v;
-}
 
 template <class Arch, class Loss>
 gradient_check_result check_classifier(std::size_t batch, std::uint64_t seed) {

@@ -8,17 +8,14 @@
 #include <typenet/kernels/gemm.hpp>
 #include <typenet/core/random.hpp>
 
+#include "support.hpp"
+
+using test_support::random_values;
+
 using namespace typenet;
 
 namespace {
 
-template <class T>
-std::vector<T> random_vector(std::size_t n, std::uint64_t seed) {
-    random_engine rng(seed);
-    std::vector<T> v(n);
-    for (auto& x : v) x = static_cast<T>(rng.uniform(-1, 1));
-    return v;
-}
 
 // C = A * B with A(i,p) = a[i*K+p] (row-major) or a[p*M+i] (transposed).
 template <class T>
@@ -43,8 +40,8 @@ double max_abs_diff(const std::vector<T>& x, const std::vector<T>& y) {
 
 template <std::size_t N, class T>
 void check_sizes(std::size_t M, std::size_t K, double tolerance) {
-    const auto a = random_vector<T>(M * K, 1 + M + K);
-    const auto b = random_vector<T>(K * N, 2 + N);
+    const auto a = random_values<T>(M * K, 1 + M + K);
+    const auto b = random_values<T>(K * N, 2 + N);
     std::vector<T> c(M * N, T(99));
     kernels::gemm<N>(M, K, a.data(), K, b.data(), N, c.data(), N);
     CHECK(max_abs_diff(c, naive(M, K, N, a, false, b)) < tolerance);
@@ -88,8 +85,8 @@ TEST_CASE("gemm matches a naive product (double)", "[kernels]") {
 TEST_CASE("gemm applies its epilogue to every element exactly once", "[kernels]") {
     constexpr std::size_t N = 21;  // a full 16-wide panel, no vector tail on AVX2 (5 scalars), or vector + scalars elsewhere
     const std::size_t M = 7, K = 9;
-    const auto a = random_vector<float>(M * K, 5);
-    const auto b = random_vector<float>(K * N, 6);
+    const auto a = random_values<float>(M * K, 5);
+    const auto b = random_values<float>(K * N, 6);
     std::vector<float> bias(N);
     for (std::size_t j = 0; j < N; ++j) bias[j] = float(j);
     std::vector<float> c(M * N);
@@ -104,7 +101,7 @@ TEST_CASE("gemm applies its epilogue to every element exactly once", "[kernels]"
 }
 
 TEST_CASE("transpose", "[kernels]") {
-    const auto a = random_vector<float>(37 * 19, 3);
+    const auto a = random_values<float>(37 * 19, 3);
     std::vector<float> t(19 * 37);
     kernels::transpose<37, 19>(a.data(), t.data());
     for (std::size_t i = 0; i < 37; ++i)

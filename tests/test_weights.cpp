@@ -19,9 +19,13 @@
 #include <typenet/io/weights.hpp>
 #include <typenet/typenet.hpp>
 
+#include "support.hpp"
+
 using namespace typenet;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
+
+using test_support::temporary_directory;
 
 namespace {
 
@@ -31,28 +35,6 @@ using other_net = sequential<input<4>, dense<3>>;
 using same_tensors_net = sequential<input<4>, dense<8>, tanh_act, dense<3>>;
 using conv_net = sequential<input<2, 6, 6>, conv2d<3, 3>, relu, max_pool<2>, flatten, dense<4>>;
 
-/// A fresh directory, removed with everything in it at the end of the test.
-struct temporary_directory {
-    fs::path path;
-    temporary_directory() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("typenet-test-weights-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~temporary_directory() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-    std::vector<std::string> entries() const {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename().string());
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-};
 
 using bytes = std::vector<unsigned char>;
 

@@ -11,7 +11,6 @@
 //   W  [C*K*K][F]   row (c, ki, kj) holds that patch value's weight in every filter
 //   b  [F]
 #include <array>
-#include <cmath>
 #include <cstddef>
 #include <type_traits>
 
@@ -19,6 +18,7 @@
 #include "../kernels/gemm.hpp"
 #include "../kernels/im2col.hpp"
 #include "activations.hpp"
+#include "initialization.hpp"
 #include "layer.hpp"
 
 namespace typenet {
@@ -86,16 +86,10 @@ struct conv2d_stage : stage_defaults {
     // columns or patches (Q*N), dcolumns (Q*N), dW^T (F*Q)
     static constexpr std::size_t scratch_size = 2 * aligned_count<float>(Q * N) + aligned_count<float>(F * Q);
 
-    /// He-normal before a ReLU, Glorot-uniform otherwise; fan-in = C*K*K.
+    /// See initialization.hpp; fan-in C*K*K, fan-out F*K*K.
     template <class T>
     static void initialize(T* params, random_engine& rng) {
-        if constexpr (std::is_same_v<Act, relu>) {
-            const double stddev = std::sqrt(2.0 / Q);
-            for (std::size_t i = 0; i < weight_count; ++i) params[i] = static_cast<T>(rng.normal(0.0, stddev));
-        } else {
-            const double limit = std::sqrt(6.0 / (Q + F * K * K));
-            for (std::size_t i = 0; i < weight_count; ++i) params[i] = static_cast<T>(rng.uniform(-limit, limit));
-        }
+        initialize_weights<Act>(params, weight_count, Q, F * K * K, rng);
         for (std::size_t i = 0; i < F; ++i) params[weight_count + i] = T(0);
     }
 

@@ -7,13 +7,13 @@
 //                   so the forward product Y = X * W streams W row by row
 //   b  [N]
 #include <array>
-#include <cmath>
 #include <cstddef>
 #include <type_traits>
 
 #include "../core/random.hpp"
 #include "../kernels/gemm.hpp"
 #include "activations.hpp"
+#include "initialization.hpp"
 #include "layer.hpp"
 
 namespace typenet {
@@ -81,17 +81,10 @@ struct dense_stage : stage_defaults {
     /// Room for W^T, which the input gradient dX = dZ W^T reads row by row.
     static constexpr std::size_t scratch_size = weight_count;
 
-    /// He-normal weights before a ReLU (keeps the activation variance through
-    /// layers of ReLUs); Glorot-uniform otherwise (tanh, sigmoid, linear). Bias 0.
+    /// See initialization.hpp: He before a ReLU, Glorot otherwise; bias 0.
     template <class T>
     static void initialize(T* params, random_engine& rng) {
-        if constexpr (std::is_same_v<Act, relu>) {
-            const double stddev = std::sqrt(2.0 / inputs);
-            for (std::size_t i = 0; i < weight_count; ++i) params[i] = static_cast<T>(rng.normal(0.0, stddev));
-        } else {
-            const double limit = std::sqrt(6.0 / (inputs + outputs));
-            for (std::size_t i = 0; i < weight_count; ++i) params[i] = static_cast<T>(rng.uniform(-limit, limit));
-        }
+        initialize_weights<Act>(params, weight_count, inputs, outputs, rng);
         for (std::size_t i = 0; i < outputs; ++i) params[weight_count + i] = T(0);
     }
 

@@ -23,6 +23,7 @@
 namespace typenet {
 
 /// One named parameter tensor of a model, as visited by model::for_each_tensor.
+/// `dims` is valid during the visit only (copy it to keep it); `values` as long as the model.
 template <class T>
 struct tensor_ref {
     std::size_t layer_index;   ///< position of its layer in the sequential list
@@ -73,7 +74,9 @@ public:
     }
 
     /// Inference on one sample of input_size values. Allocates nothing: the
-    /// activations ping-pong between two stack buffers sized from the type.
+    /// activations ping-pong between two stack buffers sized from the type (two of
+    /// the largest layer output plus convolution scratch: 60 KB for LeNet; a very
+    /// large network needs a workspace and forward_pass instead of the stack).
     output_type predict(std::span<const T> x) const {
         if (x.size() != input_size)
             throw std::invalid_argument("predict: input has " + std::to_string(x.size()) + " values, the network's input needs " +
@@ -110,6 +113,7 @@ public:
         return best;
     }
 
+    /// Value equality of all parameters (so NaN != NaN and -0 == +0; compare bytes for bit identity).
     friend bool operator==(const model& a, const model& b) {
         const auto pa = a.parameters();
         const auto pb = b.parameters();
