@@ -105,14 +105,13 @@ inline constexpr std::size_t gemm_vectors_per_block = 2;
 
 namespace detail {
 
-// One block of the K dimension: all column panels, all rows.
-template <std::size_t N, class ALayout, bool Accumulate, class T, class Epilogue>
+// One block of the K dimension: all column panels, all rows, with register
+// blocks of MR rows x NV vectors.
+template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, class T, class Epilogue>
 inline void gemm_block(std::size_t M, std::size_t K, const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
                        std::size_t ldc, const Epilogue& epilogue) {
     using V = simd<T>;
     constexpr std::size_t W = V::size;
-    constexpr std::size_t MR = gemm_rows_per_block;
-    constexpr std::size_t NV = gemm_vectors_per_block;
     constexpr std::size_t panel = NV * W;
     constexpr std::size_t full_panels = N / panel;
     constexpr std::size_t tail_vectors = (N % panel) / W;
@@ -128,6 +127,21 @@ inline void gemm_block(std::size_t M, std::size_t K, const T* a, std::size_t lda
                                                                epilogue);
 }
 
+// A single row (batch-1 inference) gets its own blocking: with one row, a 6x2
+// block degenerates to 2 accumulator chains and the kernel waits on FMA latency;
+// 8 vectors across give 8 independent chains.
+inline constexpr std::size_t gemv_vectors_per_block = 8;
+
+template <std::size_t N, class ALayout, bool Accumulate, class T, class Epilogue>
+inline void gemm_rows(std::size_t M, std::size_t K, const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
+                      std::size_t ldc, const Epilogue& epilogue) {
+    if (M == 1)
+        gemm_block<N, ALayout, Accumulate, 1, gemv_vectors_per_block>(M, K, a, lda, b, ldb, c, ldc, epilogue);
+    else
+        gemm_block<N, ALayout, Accumulate, gemm_rows_per_block, gemm_vectors_per_block>(M, K, a, lda, b, ldb, c, ldc,
+                                                                                        epilogue);
+}
+
 }  // namespace detail
 
 /// Depth of one K block. A block of B (gemm_depth_block rows of one column panel,
@@ -141,18 +155,19 @@ template <std::size_t N, class ALayout = row_major, bool Accumulate = false, cla
 inline void gemm(std::size_t M, std::size_t K, const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
                  std::size_t ldc, const Epilogue& epilogue = {}) {
     constexpr std::size_t KC = gemm_depth_block;
-    if (K <= KC) {
-        detail::gemm_block<N, ALayout, Accumulate>(M, K, a, lda, b, ldb, c, ldc, epilogue);
+    // One row streams B once whatever the blocking: no K blocks, no partial sums.
+    if (K <= KC || M == 1) {
+        detail::gemm_rows<N, ALayout, Accumulate>(M, K, a, lda, b, ldb, c, ldc, epilogue);
         return;
     }
     // The epilogue runs once, on the last block, when the sums are complete.
-    detail::gemm_block<N, ALayout, Accumulate>(M, KC, a, lda, b, ldb, c, ldc, no_epilogue{});
+    detail::gemm_rows<N, ALayout, Accumulate>(M, KC, a, lda, b, ldb, c, ldc, no_epilogue{});
     std::size_t k0 = KC;
     for (; k0 + KC < K; k0 += KC)
-        detail::gemm_block<N, ALayout, true>(M, KC, ALayout::from_column(a, lda, k0), lda, b + k0 * ldb, ldb, c, ldc,
-                                             no_epilogue{});
-    detail::gemm_block<N, ALayout, true>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b + k0 * ldb, ldb, c, ldc,
-                                         epilogue);
+        detail::gemm_rows<N, ALayout, true>(M, KC, ALayout::from_column(a, lda, k0), lda, b + k0 * ldb, ldb, c, ldc,
+                                            no_epilogue{});
+    detail::gemm_rows<N, ALayout, true>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b + k0 * ldb, ldb, c, ldc,
+                                        epilogue);
 }
 
 /// out[N x M] = in[M x N]^T (both row-major).

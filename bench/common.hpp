@@ -1,0 +1,74 @@
+#pragma once
+// What every benchmark program shares, so that typenet, libtorch and dlib do the
+// same work: the Fashion-MNIST images (read with typenet's loader), the order of
+// the training samples (one seeded permutation), and how results are printed:
+//
+//   RESULT <library> <model> <metric> <threads> <value>
+//
+// metrics: epoch_s (one training epoch, batch 64, plain SGD lr 0.01, seconds),
+// latency_us (batch-1 inference with argmax, median of 10 000 calls, microseconds),
+// throughput (batch-256 inference, samples per second). bench/run.sh collects them.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <typenet/core/random.hpp>
+#include <typenet/data/fashion_mnist.hpp>
+
+namespace bench {
+
+inline constexpr std::size_t batch_size = 64;
+inline constexpr double learning_rate = 0.01;
+inline constexpr std::size_t latency_calls = 10000;
+inline constexpr std::size_t throughput_batch = 256;
+
+inline const typenet::data::fashion_mnist_set<float>& fashion() {
+    static const auto sets = typenet::data::fashion_mnist<float>();
+    return sets;
+}
+
+/// The training order every library uses: one seeded permutation of the 60 000 images.
+inline std::vector<std::size_t> epoch_order() {
+    std::vector<std::size_t> order(fashion().train.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    typenet::random_engine rng(2024);
+    rng.shuffle(std::span<std::size_t>(order));
+    return order;
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// Median of `calls` timings of f (after a warm-up), in microseconds.
+template <class F>
+double median_microseconds(F&& f, std::size_t calls = latency_calls) {
+    for (std::size_t i = 0; i < calls / 10; ++i) f(i);
+    std::vector<double> t(calls);
+    for (std::size_t i = 0; i < calls; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        f(i);
+        t[i] = seconds_since(start) * 1e6;
+    }
+    std::nth_element(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(calls / 2), t.end());
+    return t[calls / 2];
+}
+
+inline void report(const char* library, const char* model, const char* metric, std::size_t threads, double value) {
+    std::printf("RESULT %s %s %s %zu %.6g\n", library, model, metric, threads, value);
+    std::fflush(stdout);
+}
+
+/// Threads from the command line (first argument), default 1.
+inline std::size_t threads_argument(int argc, char** argv) {
+    return argc > 1 ? static_cast<std::size_t>(std::max(1, std::atoi(argv[1]))) : 1;
+}
+
+/// Keeps the compiler from dropping a result.
+inline volatile std::size_t sink = 0;
+
+}  // namespace bench

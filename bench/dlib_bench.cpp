@@ -1,0 +1,77 @@
+// dlib's side of the comparison (see common.hpp): the same networks as dlib layer
+// types, the same batches in the same order, dnn_trainer with plain SGD (no weight
+// decay, no momentum) at the same learning rate.
+#include <dlib/dnn.h>
+
+#include "common.hpp"
+
+namespace {
+
+using image = dlib::matrix<float>;
+
+using mlp = dlib::loss_multiclass_log<dlib::fc<10, dlib::relu<dlib::fc<128, dlib::input<image>>>>>;
+// A K x K convolution with stride 1 and no padding, as in the other libraries
+// (dlib's con<> pads stride-1 convolutions to keep the size; con_ takes the padding).
+template <long Filters, long K, class SUBNET>
+using con_valid = dlib::add_layer<dlib::con_<Filters, K, K, 1, 1, 0, 0>, SUBNET>;
+using lenet = dlib::loss_multiclass_log<dlib::fc<10, dlib::relu<dlib::fc<84, dlib::relu<dlib::fc<120,
+    dlib::max_pool<2, 2, 2, 2, dlib::relu<con_valid<16, 5,
+    dlib::max_pool<2, 2, 2, 2, dlib::relu<con_valid<6, 5, dlib::input<image>>>>>>>>>>>>>;
+
+image to_image(const float* p) {
+    image m(28, 28);
+    std::copy_n(p, 784, &m(0, 0));
+    return m;
+}
+
+template <class Net>
+void run(const char* name, std::size_t threads) {
+    const auto& data = bench::fashion();
+    const auto order = bench::epoch_order();
+    Net net;
+    dlib::dnn_trainer<Net> trainer(net, dlib::sgd(0, 0));
+    trainer.set_learning_rate(bench::learning_rate);
+    trainer.set_mini_batch_size(bench::batch_size);
+    trainer.set_min_learning_rate(bench::learning_rate * 1e-3);
+    trainer.set_iterations_without_progress_threshold(1000000);  // keep the rate fixed
+    std::vector<image> x;
+    std::vector<unsigned long> y;
+
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t first = 0; first < order.size(); first += bench::batch_size) {
+        const std::size_t n = std::min(bench::batch_size, order.size() - first);
+        x.clear();
+        y.clear();
+        for (std::size_t i = 0; i < n; ++i) {
+            x.push_back(to_image(data.train.sample(order[first + i])));
+            y.push_back(data.train.labels[order[first + i]]);
+        }
+        trainer.train_one_step(x, y);
+    }
+    trainer.get_net();  // waits for the trainer's worker thread to finish the last step
+    bench::report("dlib", name, "epoch_s", threads, bench::seconds_since(start));
+
+    net.clean();
+    std::vector<image> test;
+    for (std::size_t i = 0; i < 2000; ++i) test.push_back(to_image(data.test.sample(i)));
+    const double latency = bench::median_microseconds([&](std::size_t i) { bench::sink = net(test[i % test.size()]); });
+    bench::report("dlib", name, "latency_us", threads, latency);
+
+    const std::size_t rounds = 40;
+    std::vector<std::vector<image>> chunks;
+    for (std::size_t r = 0; r < 4; ++r)
+        chunks.emplace_back(test.begin() + static_cast<std::ptrdiff_t>(r * bench::throughput_batch),
+                            test.begin() + static_cast<std::ptrdiff_t>((r + 1) * bench::throughput_batch));
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t r = 0; r < rounds; ++r) bench::sink = net(chunks[r % chunks.size()], bench::throughput_batch)[0];
+    bench::report("dlib", name, "throughput", threads, rounds * bench::throughput_batch / bench::seconds_since(t0));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // dlib's CPU layers run on BLAS; its thread count is OPENBLAS_NUM_THREADS (bench/run.sh sets it).
+    const std::size_t threads = bench::threads_argument(argc, argv);
+    run<mlp>("mlp", threads);
+    run<lenet>("lenet", threads);
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds the benchmarks and runs typenet, libtorch and dlib on the same work
+# (bench/common.hpp), REPEATS times at 1 and 2 threads, then prints one table:
+# medians with min-max, and typenet's speed-up over each peer.
+#   bench/run.sh            (REPEATS=3 by default; needs scripts/install-deps.sh --bench)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repeats=${REPEATS:-3}
+build=${BUILD_DIR:-build-bench}
+cmake -S . -B "$build" -DTYPENET_BUILD_BENCH=ON -DTYPENET_BUILD_TESTS=OFF -DTYPENET_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$build" -j2 --target fma_peak typenet_bench torch_bench dlib_bench >/dev/null
+results=$(mktemp)
+"$build/bench/fma_peak" 2>/dev/null >>"$results"
+for r in $(seq "$repeats"); do
+  for t in 1 2; do
+    "$build/bench/typenet_bench" "$t" >>"$results"
+    # libtorch: its own intra-op threads; OpenBLAS pinned to 1 or the two oversubscribe the cores.
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS="$t" "$build/bench/torch_bench" "$t" >>"$results"
+    # dlib: its CPU layers run on OpenBLAS.
+    OPENBLAS_NUM_THREADS="$t" "$build/bench/dlib_bench" "$t" >>"$results"
+  done
+  echo "round $r of $repeats done" >&2
+done
+
+echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -o -w -m1 -E 'avx512f|avx2' /proc/cpuinfo | head -1)"
+echo "Packages: $(dpkg-query -W -f='${Package} ${Version}; ' xtensor-dev libxsimd-dev libtorch-dev libdlib-dev libopenblas0-pthread 2>/dev/null)"
+echo "Command: REPEATS=$repeats bench/run.sh   ($(date -u +%Y-%m-%d))"
+echo
+awk '
+  $1 == "RESULT" { key = $3 "|" $4 "|" $5; lib = $2; n = ++count[lib, key]; v[lib, key, n] = $6; keys[key] = 1 }
+  function sortv(lib, key,   i, j, t, m) {
+    m = count[lib, key]
+    for (i = 1; i <= m; i++) s[i] = v[lib, key, i]
+    for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (s[j] < s[i]) { t = s[i]; s[i] = s[j]; s[j] = t }
+    return m
+  }
+  function median(lib, key,   m) { m = sortv(lib, key); return m ? (m % 2 ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2) : 0 }
+  function cell(lib, key,   m, med) {
+    m = sortv(lib, key); if (!m) return "-"
+    med = median(lib, key); m = sortv(lib, key)
+    return sprintf("%.4g (%.4g–%.4g)", med, s[1], s[m])
+  }
+  function speedup(metric, t, p) {
+    if (!t || !p) return "-"
+    return sprintf("%.2f×", metric == "throughput" ? t / p : p / t)
+  }
+  END {
+    printf "FP32 peak (one core): %s GFLOP/s\n\n", cell("machine", "fp32|peak_gflops|1")
+    print "| model | metric | threads | typenet | libtorch | dlib | typenet vs libtorch | typenet vs dlib |"
+    print "|---|---|---|---|---|---|---|---|"
+    split("mlp lenet", models, " "); split("epoch_s latency_us throughput", metrics, " ")
+    for (mi = 1; mi <= 2; mi++) for (ti = 1; ti <= 3; ti++) for (th = 1; th <= 2; th++) {
+      key = models[mi] "|" metrics[ti] "|" th
+      if (!(key in keys)) continue
+      t = median("typenet", key); p = median("libtorch", key); d = median("dlib", key)
+      printf "| %s | %s | %d | %s | %s | %s | %s | %s |\n", models[mi], metrics[ti], th,
+             cell("typenet", key), cell("libtorch", key), cell("dlib", key),
+             speedup(metrics[ti], t, p), speedup(metrics[ti], t, d)
+    }
+    peak = median("machine", "fp32|peak_gflops|1")
+    f = median("typenet", "dense784x128|forward_gflops|1"); b = median("typenet", "dense784x128|backward_gflops|1")
+    printf "\nDense 784→128 (+ReLU) at batch 64, one thread: forward %.1f GFLOP/s (%.0f %% of peak), backward %.1f GFLOP/s (%.0f %% of peak)\n",
+           f, 100 * f / peak, b, 100 * b / peak
+    print "Speed-up: the peer's time over typenet's (epoch, latency), typenet's throughput over the peer's; above 1 means typenet is faster."
+  }' "$results"
+rm -f "$results"

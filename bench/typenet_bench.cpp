@@ -1,0 +1,75 @@
+// typenet's side of the comparison (see common.hpp for the work and the output).
+#include <typenet/typenet.hpp>
+
+#include "common.hpp"
+
+using namespace typenet;
+
+using mlp = sequential<input<1, 28, 28>, flatten, dense<128>, relu, dense<10>>;
+using lenet = sequential<input<1, 28, 28>, conv2d<6, 5>, relu, max_pool<2>, conv2d<16, 5>, relu, max_pool<2>, flatten,
+                         dense<120>, relu, dense<84>, relu, dense<10>>;
+
+template <class Net>
+void run(const char* name, std::size_t threads) {
+    const auto& data = bench::fashion();
+    const auto order = bench::epoch_order();
+
+    // One training epoch: the same batches in the same order as the peers.
+    model<Net> m(1);
+    trainer<Net, float, softmax_cross_entropy, sgd> train(m, softmax_cross_entropy{},
+                                                          sgd{.learning_rate = bench::learning_rate}, bench::batch_size,
+                                                          threads);
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t first = 0; first < order.size(); first += bench::batch_size) {
+        const std::size_t n = std::min(bench::batch_size, order.size() - first);
+        train.step(data.train, std::span<const std::size_t>(order.data() + first, n));
+    }
+    bench::report("typenet", name, "epoch_s", threads, bench::seconds_since(start));
+
+    // Batch-1 latency, argmax included.
+    const double latency = bench::median_microseconds([&](std::size_t i) {
+        bench::sink = m.classify(std::span<const float>(data.test.sample(i % data.test.size()), 784));
+    });
+    bench::report("typenet", name, "latency_us", threads, latency);
+
+    // Batch-256 throughput (one thread: inference is not split across threads).
+    workspace<Net, float> ws(bench::throughput_batch);
+    const std::size_t rounds = 40;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t r = 0; r < rounds; ++r) {
+        const float* x = data.test.sample((r * bench::throughput_batch) % (data.test.size() - bench::throughput_batch));
+        forward_pass(m.parameters().data(), ws, x, bench::throughput_batch);
+        bench::sink = predicted_class<10>(ws.output());
+    }
+    bench::report("typenet", name, "throughput", threads, rounds * bench::throughput_batch / bench::seconds_since(t0));
+}
+
+// GFLOP/s of the MLP's first dense layer (784 -> 128, fused ReLU) at batch 64:
+// forward, and backward (weight gradient and bias; the input gradient of a first
+// layer is never needed, as in training).
+void dense_gflops() {
+    using stage = dense_stage<shape<784>, 128, 0, 0, relu>;
+    constexpr std::size_t batch = 64;
+    random_engine rng(3);
+    std::vector<float> params(stage::parameter_count), x(batch * 784), y(batch * 128), dy(batch * 128),
+        dparams(stage::parameter_count), scratch(stage::scratch_size);
+    for (auto& v : params) v = static_cast<float>(rng.uniform(-0.1, 0.1));
+    for (auto& v : x) v = static_cast<float>(rng.uniform());
+    const double flop = 2.0 * batch * 784 * 128;
+    const double forward = bench::median_microseconds(
+        [&](std::size_t) { stage::forward(params.data(), x.data(), y.data(), batch, scratch.data()); }, 2000);
+    bench::report("typenet", "dense784x128", "forward_gflops", 1, flop / forward / 1e3);
+    const double backward = bench::median_microseconds([&](std::size_t) {
+        std::fill(dy.begin(), dy.end(), 0.01f);
+        stage::backward(params.data(), x.data(), y.data(), dy.data(), static_cast<float*>(nullptr), dparams.data(), batch,
+                        scratch.data());
+    }, 2000);
+    bench::report("typenet", "dense784x128", "backward_gflops", 1, flop / backward / 1e3);
+}
+
+int main(int argc, char** argv) {
+    const std::size_t threads = bench::threads_argument(argc, argv);
+    run<mlp>("mlp", threads);
+    run<lenet>("lenet", threads);
+    if (threads == 1) dense_gflops();
+}
