@@ -9,7 +9,8 @@ repeats=${REPEATS:-3}
 build=${BUILD_DIR:-build-bench}
 cmake -S . -B "$build" -DTYPENET_BUILD_BENCH=ON -DTYPENET_BUILD_TESTS=OFF -DTYPENET_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$build" -j2 --target fma_peak typenet_bench torch_bench dlib_bench >/dev/null
-results=$(mktemp)
+results="$build/results.txt"   # raw RESULT lines, kept for a second look
+: >"$results"
 "$build/bench/fma_peak" 2>/dev/null >>"$results"
 for r in $(seq "$repeats"); do
   for t in 1 2; do
@@ -61,6 +62,5 @@ awk '
     f = median("typenet", "dense784x128|forward_gflops|1"); b = median("typenet", "dense784x128|backward_gflops|1")
     printf "\nDense 784→128 (+ReLU) at batch 64, one thread: forward %.1f GFLOP/s (%.0f %% of peak), backward %.1f GFLOP/s (%.0f %% of peak)\n",
            f, 100 * f / peak, b, 100 * b / peak
-    print "Speed-up: the peer's time over typenet's (epoch, latency), typenet's throughput over the peer's; above 1 means typenet is faster."
+    print "Speed-up: the time of the peer over the time of typenet (epoch, latency), or typenet throughput over the peer throughput; above 1 means typenet is faster."
   }' "$results"
-rm -f "$results"

@@ -43,6 +43,12 @@ struct no_epilogue {
 
 namespace detail {
 
+// When B is a fixed-size array the compiler can see (the stack scratch of a batch-1
+// predict), g++ notes that an absurdly large K would run past it and "invokes
+// undefined behavior"; K is bounded by the layer's sizes, so the note is noise.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+
 // Register block: MR rows, NV vectors of W lanes (V = simd) or NV scalars (V = T).
 template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class T, class Epilogue>
 inline void micro_kernel(std::size_t K, const T* a, std::size_t lda, std::size_t i0, const T* b, std::size_t ldb,
@@ -78,6 +84,8 @@ inline void micro_kernel(std::size_t K, const T* a, std::size_t lda, std::size_t
         }
     }
 }
+
+#pragma GCC diagnostic pop
 
 // All rows [0, M) for the columns [j0, j0 + NV*W): full MR blocks, then one tail block.
 template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class T, class Epilogue>
