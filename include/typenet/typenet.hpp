@@ -5,6 +5,7 @@
 //   typenet::model<net> m{42};
 //   auto history = typenet::fit(m, data, typenet::softmax_cross_entropy{}, typenet::sgd{.learning_rate = 0.1});
 
+#include "core/classes.hpp"
 #include "core/diagnostic.hpp"
 #include "core/random.hpp"
 #include "core/shape.hpp"
@@ -20,6 +21,7 @@
 #include "layers/pooling.hpp"
 #include "layers/softmax.hpp"
 
+#include "network/inference.hpp"
 #include "network/inspect.hpp"
 #include "network/model.hpp"
 #include "network/passes.hpp"
@@ -31,6 +33,8 @@
 #include "loss/hinge.hpp"
 #include "loss/mse.hpp"
 #include "loss/softmax_cross_entropy.hpp"
+
+#include "io/export_header.hpp"
 
 #include "optim/schedule.hpp"
 #include "optim/sgd.hpp"

@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "../core/random.hpp"
+#include "../core/storage.hpp"
 #include "../kernels/gemm.hpp"
 #include "../kernels/im2col.hpp"
 #include "activations.hpp"

@@ -18,6 +18,7 @@
 
 #include "../core/random.hpp"
 #include "../core/storage.hpp"
+#include "inference.hpp"
 #include "sequential.hpp"
 
 namespace typenet {
@@ -73,32 +74,12 @@ public:
         visit_tensors<const T>(params_.data(), f);
     }
 
-    /// Inference on one sample of input_size values. Allocates nothing: the
-    /// activations ping-pong between two stack buffers sized from the type (two of
-    /// the largest layer output plus convolution scratch: 60 KB for LeNet; a very
-    /// large network needs a workspace and forward_pass instead of the stack).
+    /// Inference on one sample of input_size values; allocates nothing (see inference.hpp).
     output_type predict(std::span<const T> x) const {
         if (x.size() != input_size)
             throw std::invalid_argument("predict: input has " + std::to_string(x.size()) + " values, the network's input needs " +
                                         std::to_string(input_size));
-        using plan = typename Arch::fused_plan;
-        constexpr std::size_t buffer_size = aligned_count<T>(plan::max_output_size > 0 ? plan::max_output_size : 1);
-        alignas(storage_alignment) T buffers[2][buffer_size];
-        // Kernel scratch (im2col columns of a convolution); one element when no stage needs any.
-        alignas(storage_alignment) T scratch[plan::max_forward_scratch > 0 ? plan::max_forward_scratch : 1];
-        const T* current = x.data();
-        int next = 0;
-        boost::hana::for_each(plan::types, [&](auto t) {
-            using S = typename decltype(t)::type;
-            if constexpr (!S::aliases_input) {
-                S::forward(params_.data() + S::param_offset, current, buffers[next], std::size_t{1}, scratch);
-                current = buffers[next];
-                next ^= 1;
-            }
-        });
-        output_type y;
-        for (std::size_t i = 0; i < output_size; ++i) y[i] = current[i];
-        return y;
+        return infer<Arch>(params_.data(), x.data());
     }
     output_type operator()(std::span<const T> x) const { return predict(x); }
 
@@ -106,11 +87,7 @@ public:
     /// single output, 1 if it is positive).
     std::size_t classify(std::span<const T> x) const {
         const output_type y = predict(x);
-        if constexpr (output_size == 1) return y[0] > T(0) ? 1 : 0;
-        std::size_t best = 0;
-        for (std::size_t i = 1; i < output_size; ++i)
-            if (y[i] > y[best]) best = i;
-        return best;
+        return predicted_class<output_size>(y.data());
     }
 
     /// Value equality of all parameters (so NaN != NaN and -0 == +0; compare bytes for bit identity).

@@ -1,0 +1,49 @@
+#pragma once
+// Batch-1 inference from a parameter array: what model::predict runs, and what a
+// header written by export_header calls on its static weights. It allocates
+// nothing, throws nothing and needs no file I/O: the activations ping-pong
+// between two stack buffers sized from the type (two of the largest layer output
+// plus convolution scratch: about 60 KB for LeNet).
+#include <array>
+#include <cstddef>
+
+#include <boost/hana/for_each.hpp>
+
+#include "../core/classes.hpp"
+#include "../core/storage.hpp"
+#include "sequential.hpp"
+
+namespace typenet {
+
+/// Outputs of the network Arch for one input of Arch::input_size values, with the
+/// parameters laid out as model<Arch, T>::parameters() lays them out.
+template <class Arch, class T>
+std::array<T, Arch::output_size> infer(const T* params, const T* x) noexcept {
+    using plan = typename Arch::fused_plan;
+    constexpr std::size_t buffer_size = aligned_count<T>(plan::max_output_size > 0 ? plan::max_output_size : 1);
+    alignas(storage_alignment) T buffers[2][buffer_size];
+    // Kernel scratch (im2col columns of a convolution); one element when no stage needs any.
+    alignas(storage_alignment) T scratch[plan::max_forward_scratch > 0 ? plan::max_forward_scratch : 1];
+    const T* current = x;
+    int next = 0;
+    boost::hana::for_each(plan::types, [&](auto t) {
+        using S = typename decltype(t)::type;
+        if constexpr (!S::aliases_input) {
+            S::forward(params + S::param_offset, current, buffers[next], std::size_t{1}, scratch);
+            current = buffers[next];
+            next ^= 1;
+        }
+    });
+    std::array<T, Arch::output_size> y;
+    for (std::size_t i = 0; i < Arch::output_size; ++i) y[i] = current[i];
+    return y;
+}
+
+/// The class the network Arch predicts for one input.
+template <class Arch, class T>
+std::size_t infer_class(const T* params, const T* x) noexcept {
+    const auto y = infer<Arch>(params, x);
+    return predicted_class<Arch::output_size>(y.data());
+}
+
+}  // namespace typenet

@@ -1,0 +1,63 @@
+// Compiled with -fno-exceptions and without any typenet I/O or training header:
+// only the exported headers (which include <typenet/embedded.hpp>). Checks that
+// the exported models give bit-identical outputs to the in-memory models they
+// came from, and that predict allocates nothing (global operator new counts).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "exported_lenet.hpp"
+#include "exported_mlp.hpp"
+#include "expected_outputs.hpp"
+
+namespace {
+std::size_t allocations = 0;
+}
+void* operator new(std::size_t n) {
+    ++allocations;
+    void* p = std::malloc(n ? n : 1);
+    if (!p) std::abort();
+    return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+#ifdef __cpp_exceptions
+#error "this test must be compiled with -fno-exceptions"
+#endif
+
+template <class Model, class Expected>
+int check(const char* name) {
+    int failures = 0;
+    for (int k = 0; k < 4; ++k) {
+        const auto before = allocations;
+        const auto y = Model::predict(std::span<const float, Model::input_size>(Expected::inputs[k], Model::input_size));
+        if (allocations != before) {
+            std::printf("%s: predict allocated\n", name);
+            ++failures;
+        }
+        if (std::memcmp(y.data(), Expected::outputs[k], sizeof(float) * Model::output_size) != 0) {
+            std::printf("%s: input %d: outputs differ from the in-memory model's\n", name, k);
+            ++failures;
+        }
+    }
+    return failures;
+}
+
+struct mlp_model {
+    static constexpr std::size_t input_size = exported_mlp::input_size, output_size = exported_mlp::output_size;
+    static auto predict(std::span<const float, input_size> x) { return exported_mlp::predict(x); }
+};
+struct lenet_model {
+    static constexpr std::size_t input_size = exported_lenet::input_size, output_size = exported_lenet::output_size;
+    static auto predict(std::span<const float, input_size> x) { return exported_lenet::predict(x); }
+};
+
+int main() {
+    static_assert(exported_lenet::parameter_count == 44426);
+    static_assert(alignof(decltype(exported_lenet::parameters)) >= 4);
+    const int failures = check<mlp_model, exported_mlp_expected>("mlp") + check<lenet_model, exported_lenet_expected>("lenet");
+    std::printf("%d passed, %d failed\n", 8 - failures, failures);
+    return failures == 0 ? 0 : 1;
+}
