@@ -106,10 +106,12 @@ int run(const settings& s, std::size_t default_epochs, double default_lr) {
     std::filesystem::create_directories(dir);
     const auto model_path = dir / (s.model + ".tnw");
     save(m, model_path);
+    // The same weights as a C++ header an application can compile in (see README, "Embedding").
+    export_header(m, dir / (s.model + ".hpp"), "fashion_" + s.model);
     io::write_history_csv(dir / (s.model + "-history.csv"), h);
     io::write_training_curves_svg(dir / (s.model + "-curves.svg"), h, "Fashion-MNIST, " + s.model);
-    std::printf("saved %s, %s-history.csv, %s-curves.svg in %s\n", model_path.filename().c_str(), s.model.c_str(),
-                s.model.c_str(), dir.c_str());
+    std::printf("saved %s, %s.hpp, %s-history.csv, %s-curves.svg in %s\n", model_path.filename().c_str(),
+                s.model.c_str(), s.model.c_str(), s.model.c_str(), dir.c_str());
 
     if constexpr (std::is_same_v<Net, linear_classifier>) {
         // Column c of W (784 x 10) is class c's template: the image it scores highest.
