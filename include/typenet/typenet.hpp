@@ -35,11 +35,17 @@
 #include "loss/softmax_cross_entropy.hpp"
 
 #include "io/export_header.hpp"
+#include "io/plot.hpp"
+#include "io/weights.hpp"
+// io/png.hpp needs stb_image_write (libstb-dev): include it where you draw.
 
 #include "optim/schedule.hpp"
 #include "optim/sgd.hpp"
 
 #include "data/dataset.hpp"
+#include "data/fashion_mnist.hpp"
+#include "data/idx.hpp"
+#include "data/split.hpp"
 #include "data/synthetic.hpp"
 
 #include "train/fit.hpp"
