@@ -14,6 +14,7 @@
 // before the single store: that is the fusion of dense+activation.
 // An epilogue is called as epilogue(lane, row, first_column) and returns the lane to store.
 #include <cstddef>
+#include <type_traits>
 
 #include "simd.hpp"
 
@@ -140,16 +141,6 @@ inline void gemm_block(std::size_t M, std::size_t K, const T* a, std::size_t lda
 // 8 vectors across give 8 independent chains.
 inline constexpr std::size_t gemv_vectors_per_block = 8;
 
-template <std::size_t N, class ALayout, bool Accumulate, class T, class Epilogue>
-inline void gemm_rows(std::size_t M, std::size_t K, const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
-                      std::size_t ldc, const Epilogue& epilogue) {
-    if (M == 1)
-        gemm_block<N, ALayout, Accumulate, 1, gemv_vectors_per_block>(M, K, a, lda, b, ldb, c, ldc, epilogue);
-    else
-        gemm_block<N, ALayout, Accumulate, gemm_rows_per_block, gemm_vectors_per_block>(M, K, a, lda, b, ldb, c, ldc,
-                                                                                        epilogue);
-}
-
 }  // namespace detail
 
 /// Depth of one K block. A block of B (gemm_depth_block rows of one column panel,
@@ -163,19 +154,28 @@ template <std::size_t N, class ALayout = row_major, bool Accumulate = false, cla
 inline void gemm(std::size_t M, std::size_t K, const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
                  std::size_t ldc, const Epilogue& epilogue = {}) {
     constexpr std::size_t KC = gemm_depth_block;
-    // One row streams B once whatever the blocking: no K blocks, no partial sums.
-    if (K <= KC || M == 1) {
-        detail::gemm_rows<N, ALayout, Accumulate>(M, K, a, lda, b, ldb, c, ldc, epilogue);
+    constexpr std::size_t MR = gemm_rows_per_block, NV = gemm_vectors_per_block;
+    // One row (inference, a forward product): one pass with wide blocks, no K blocks.
+    // Only forward products take this path, which keeps the extra instantiations few.
+    if constexpr (std::is_same_v<ALayout, row_major> && !Accumulate) {
+        if (M == 1) {
+            detail::gemm_block<N, ALayout, false, 1, detail::gemv_vectors_per_block>(M, K, a, lda, b, ldb, c, ldc,
+                                                                                      epilogue);
+            return;
+        }
+    }
+    if (K <= KC) {
+        detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, ldb, c, ldc, epilogue);
         return;
     }
     // The epilogue runs once, on the last block, when the sums are complete.
-    detail::gemm_rows<N, ALayout, Accumulate>(M, KC, a, lda, b, ldb, c, ldc, no_epilogue{});
+    detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, KC, a, lda, b, ldb, c, ldc, no_epilogue{});
     std::size_t k0 = KC;
     for (; k0 + KC < K; k0 += KC)
-        detail::gemm_rows<N, ALayout, true>(M, KC, ALayout::from_column(a, lda, k0), lda, b + k0 * ldb, ldb, c, ldc,
-                                            no_epilogue{});
-    detail::gemm_rows<N, ALayout, true>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b + k0 * ldb, ldb, c, ldc,
-                                        epilogue);
+        detail::gemm_block<N, ALayout, true, MR, NV>(M, KC, ALayout::from_column(a, lda, k0), lda, b + k0 * ldb, ldb,
+                                                     c, ldc, no_epilogue{});
+    detail::gemm_block<N, ALayout, true, MR, NV>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b + k0 * ldb, ldb, c,
+                                                 ldc, epilogue);
 }
 
 /// out[N x M] = in[M x N]^T (both row-major).
