@@ -16,6 +16,14 @@
 
 namespace typenet {
 
+/// Throws std::invalid_argument unless 1 <= batch <= capacity, naming `who`.
+inline void check_batch_size(std::size_t batch, std::size_t capacity, const char* who) {
+    if (batch == 0) throw std::invalid_argument(std::string(who) + ": batch size must be at least 1");
+    if (batch > capacity)
+        throw std::invalid_argument(std::string(who) + ": batch size " + std::to_string(batch) +
+                                    " exceeds the workspace capacity " + std::to_string(capacity));
+}
+
 template <class Arch, class T = float, execution Mode = execution::fused>
 class workspace {
 public:
@@ -80,12 +88,7 @@ public:
     std::span<const T> parameter_gradients() const noexcept { return parameter_gradients_.span(); }
     T* scratch() noexcept { return scratch_.data(); }
 
-    void check_batch(std::size_t batch, const char* who) const {
-        if (batch == 0) throw std::invalid_argument(std::string(who) + ": batch size must be at least 1");
-        if (batch > capacity_)
-            throw std::invalid_argument(std::string(who) + ": batch size " + std::to_string(batch) +
-                                        " exceeds the workspace capacity " + std::to_string(capacity_));
-    }
+    void check_batch(std::size_t batch, const char* who) const { check_batch_size(batch, capacity_, who); }
 
 private:
     std::size_t capacity_;

@@ -172,12 +172,7 @@ private:
         std::size_t correct = 0, samples = 0;
     };
 
-    void check_batch(std::size_t batch) const {
-        if (batch == 0) throw std::invalid_argument("trainer::step: batch size must be at least 1");
-        if (batch > capacity_)
-            throw std::invalid_argument("trainer::step: batch size " + std::to_string(batch) +
-                                        " exceeds the trainer's capacity " + std::to_string(capacity_));
-    }
+    void check_batch(std::size_t batch) const { check_batch_size(batch, capacity_, "trainer::step"); }
 
     model<Arch, T>& model_;
     Loss loss_;
