@@ -49,15 +49,21 @@ awk '
     printf "FP32 peak (one core): %s GFLOP/s\n\n", cell("machine", "fp32|peak_gflops|1")
     print "| model | metric | threads | typenet | libtorch | dlib | typenet vs libtorch | typenet vs dlib |"
     print "|---|---|---|---|---|---|---|---|"
-    split("mlp lenet", models, " "); split("epoch_s latency_us throughput", metrics, " ")
-    for (mi = 1; mi <= 2; mi++) for (ti = 1; ti <= 3; ti++) for (th = 1; th <= 2; th++) {
+    # latency_bf16_us: typenet with bfloat16 weights against the float latency of the peers.
+    split("mlp lenet", models, " "); split("epoch_s latency_us latency_bf16_us throughput", metrics, " ")
+    for (mi = 1; mi <= 2; mi++) for (ti = 1; ti <= 4; ti++) for (th = 1; th <= 2; th++) {
       key = models[mi] "|" metrics[ti] "|" th
       if (!(key in keys)) continue
-      t = median("typenet", key); p = median("libtorch", key); d = median("dlib", key)
+      peer = metrics[ti] == "latency_bf16_us" ? models[mi] "|latency_us|" th : key
+      t = median("typenet", key); p = median("libtorch", peer); d = median("dlib", peer)
       printf "| %s | %s | %d | %s | %s | %s | %s | %s |\n", models[mi], metrics[ti], th,
-             cell("typenet", key), cell("libtorch", key), cell("dlib", key),
+             cell("typenet", key), cell("libtorch", peer), cell("dlib", peer),
              speedup(metrics[ti], t, p), speedup(metrics[ti], t, d)
     }
+    printf "\nTest accuracy after the one-epoch run (typenet, float weights → bfloat16 weights):"
+    for (mi = 1; mi <= 2; mi++)
+      printf " %s %s → %s;", models[mi], cell("typenet", models[mi] "|test_accuracy|1"), cell("typenet", models[mi] "|test_accuracy_bf16|1")
+    printf "\n"
     peak = median("machine", "fp32|peak_gflops|1")
     f = median("typenet", "dense784x128|forward_gflops|1"); b = median("typenet", "dense784x128|backward_gflops|1")
     printf "\nDense 784→128 (+ReLU) at batch 64, one thread: forward %.1f GFLOP/s (%.0f %% of peak), backward %.1f GFLOP/s (%.0f %% of peak)\n",

@@ -32,6 +32,24 @@ void run(const char* name, std::size_t threads) {
     });
     bench::report("typenet", name, "latency_us", threads, latency);
 
+    // The same with the weights rounded to bfloat16 (network/reduced_precision.hpp).
+    const bfloat16_model<Net> compact(m);
+    const double latency_bf16 = bench::median_microseconds([&](std::size_t i) {
+        bench::sink = compact.classify(std::span<const float>(data.test.sample(i % data.test.size()), 784));
+    });
+    bench::report("typenet", name, "latency_bf16_us", threads, latency_bf16);
+    // What the rounding costs in accuracy, on the whole test set after the epoch.
+    if (threads == 1) {
+        std::size_t correct = 0, correct_bf16 = 0;
+        for (std::size_t i = 0; i < data.test.size(); ++i) {
+            const std::span<const float> x(data.test.sample(i), 784);
+            correct += m.classify(x) == data.test.labels[i];
+            correct_bf16 += compact.classify(x) == data.test.labels[i];
+        }
+        bench::report("typenet", name, "test_accuracy", threads, double(correct) / double(data.test.size()));
+        bench::report("typenet", name, "test_accuracy_bf16", threads, double(correct_bf16) / double(data.test.size()));
+    }
+
     // Batch-256 throughput (one thread: inference is not split across threads).
     workspace<Net, float> ws(bench::throughput_batch);
     const std::size_t rounds = 40;

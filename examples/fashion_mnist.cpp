@@ -100,6 +100,12 @@ int run(const settings& s, std::size_t default_epochs, double default_lr) {
     const double test_accuracy = accuracy(m, sets.test);
     std::printf("training time %.1f s\n", seconds);
     std::printf("test accuracy %.4f\n", test_accuracy);
+    // The same weights rounded to bfloat16 (half the bytes; the reduced-precision export below).
+    const bfloat16_model<Net> compact(m);
+    std::size_t correct_bf16 = 0;
+    for (std::size_t i = 0; i < sets.test.size(); ++i)
+        correct_bf16 += compact.classify(std::span<const float>(sets.test.sample(i), Net::input_size)) == sets.test.labels[i];
+    std::printf("test accuracy with bfloat16 weights %.4f\n", double(correct_bf16) / double(sets.test.size()));
     print_confusion_matrix(std::cout, confusion_matrix(m, sets.test), data::fashion_mnist_class_names);
 
     const std::filesystem::path dir(s.out);
@@ -108,10 +114,11 @@ int run(const settings& s, std::size_t default_epochs, double default_lr) {
     save(m, model_path);
     // The same weights as a C++ header an application can compile in (see README, "Embedding").
     export_header(m, dir / (s.model + ".hpp"), "fashion_" + s.model);
+    export_header(m, dir / (s.model + "-bf16.hpp"), "fashion_" + s.model + "_bf16", weight_storage::bfloat16);
     io::write_history_csv(dir / (s.model + "-history.csv"), h);
     io::write_training_curves_svg(dir / (s.model + "-curves.svg"), h, "Fashion-MNIST, " + s.model);
-    std::printf("saved %s, %s.hpp, %s-history.csv, %s-curves.svg in %s\n", model_path.filename().c_str(),
-                s.model.c_str(), s.model.c_str(), s.model.c_str(), dir.c_str());
+    std::printf("saved %s, %s.hpp, %s-bf16.hpp, %s-history.csv, %s-curves.svg in %s\n", model_path.filename().c_str(),
+                s.model.c_str(), s.model.c_str(), s.model.c_str(), s.model.c_str(), dir.c_str());
 
     if constexpr (std::is_same_v<Net, linear_classifier>) {
         // Column c of W (784 x 10) is class c's template: the image it scores highest.

@@ -2,7 +2,9 @@
 // awkward sizes (row tails, column tails of vectors and of scalars) layers produce.
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include <typenet/kernels/gemm.hpp>
@@ -106,4 +108,89 @@ TEST_CASE("transpose", "[kernels]") {
     kernels::transpose<37, 19>(a.data(), t.data());
     for (std::size_t i = 0; i < 37; ++i)
         for (std::size_t j = 0; j < 19; ++j) REQUIRE(t[j * 37 + i] == a[i * 19 + j]);
+}
+
+TEST_CASE("bfloat16 rounds to nearest, ties to even, and keeps NaN and infinities", "[kernels][bfloat16]") {
+    CHECK(to_bfloat16(1.0f).bits == 0x3f80);
+    CHECK(to_float(to_bfloat16(1.0f)) == 1.0f);
+    CHECK(to_bfloat16(-2.5f).bits == 0xc020);
+    // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: ties go to the even mantissa (1).
+    CHECK(to_bfloat16(1.0f + 0x1p-8f).bits == 0x3f80);
+    // 1 + 3 * 2^-8 lies halfway between 1 + 2^-7 (odd) and 1 + 2^-6 (even).
+    CHECK(to_bfloat16(1.0f + 3 * 0x1p-8f).bits == 0x3f82);
+    // Just above the halfway point rounds up.
+    CHECK(to_bfloat16(1.0f + 0x1p-8f + 0x1p-20f).bits == 0x3f81);
+    CHECK(to_bfloat16(std::numeric_limits<float>::infinity()).bits == 0x7f80);
+    CHECK(to_bfloat16(-std::numeric_limits<float>::infinity()).bits == 0xff80);
+    CHECK(std::isnan(to_float(to_bfloat16(std::numeric_limits<float>::quiet_NaN()))));
+    // A NaN whose payload sits in the low bits must not round to infinity.
+    CHECK(std::isnan(to_float(to_bfloat16(std::bit_cast<float>(0x7f800001u)))));
+    // Beyond the largest bfloat16, rounding overflows to infinity as float rounding does.
+    CHECK(std::isinf(to_float(to_bfloat16(std::numeric_limits<float>::max()))));
+    // Relative error at most half a unit in the 8th significant bit (2^-8) over a wide range.
+    random_engine rng(5);
+    double worst = 0;
+    for (int i = 0; i < 10000; ++i) {
+        const float v = static_cast<float>(rng.normal(0, 1) * std::pow(10.0, rng.uniform(-20, 20)));
+        worst = std::max(worst, std::fabs(double(to_float(to_bfloat16(v))) - v) / std::fabs(double(v)));
+    }
+    CHECK(worst <= 0x1p-8);
+}
+
+TEST_CASE("interleave_bfloat16 pairs the vectors of each row and leaves the tails in place", "[kernels][bfloat16]") {
+    constexpr std::size_t W = kernels::simd_width<float>;
+    // One row: two full interleaved groups, one single vector, three scalars.
+    const std::size_t N = 5 * W + 3;
+    std::vector<float> row(N);
+    for (std::size_t j = 0; j < N; ++j) row[j] = static_cast<float>(j);
+    std::vector<bfloat16> packed(N);
+    kernels::interleave_bfloat16(row.data(), 1, N, packed.data());
+    for (std::size_t g = 0; g < 2; ++g)
+        for (std::size_t i = 0; i < W; ++i) {
+            CHECK(to_float(packed[2 * W * g + 2 * i]) == float(2 * W * g + i));
+            CHECK(to_float(packed[2 * W * g + 2 * i + 1]) == float(2 * W * g + W + i));
+        }
+    for (std::size_t j = 4 * W; j < N; ++j) CHECK(to_float(packed[j]) == float(j));
+    // And the pair loader undoes it.
+    kernels::simd<float> first, second;
+    kernels::load_interleaved_pair(packed.data() + 2 * W, first, second);
+    alignas(64) float a[W], b[W];
+    first.store_aligned(a);
+    second.store_aligned(b);
+    for (std::size_t i = 0; i < W; ++i) {
+        CHECK(a[i] == float(2 * W + i));
+        CHECK(b[i] == float(3 * W + i));
+    }
+}
+
+TEST_CASE("gemm with bfloat16 operands equals gemm on their widened values", "[kernels][bfloat16]") {
+    // The reduced-precision path widens as it loads; the sums must be exactly the
+    // float product of the widened values (same order, same FMAs), for every
+    // layout, row tail and column tail, including the single-row path.
+    // N = 37: pairs and scalars; N = 61: pairs, a single vector and scalars.
+    auto check = [](auto columns) {
+        constexpr std::size_t N = decltype(columns)::value;
+        for (std::size_t M : {1, 5, 13}) {
+            const std::size_t K = 41;
+            const auto a = random_values<float>(M * K, 31);
+            const auto b = random_values<float>(K * N, 32);
+            std::vector<bfloat16> a16(a.size()), b16(b.size());
+            std::vector<float> a_wide(a.size()), b_wide(b.size());
+            for (std::size_t i = 0; i < a.size(); ++i) a_wide[i] = to_float(a16[i] = to_bfloat16(a[i]));
+            for (std::size_t i = 0; i < b.size(); ++i) b_wide[i] = to_float(to_bfloat16(b[i]));
+            // B in bfloat16 is read in the interleaved layout.
+            kernels::interleave_bfloat16(b.data(), K, N, b16.data());
+
+            std::vector<float> expected(M * N), got(M * N);
+            kernels::gemm<N>(M, K, a.data(), K, b_wide.data(), N, expected.data(), N);
+            kernels::gemm<N>(M, K, a.data(), K, b16.data(), N, got.data(), N);
+            CHECK(got == expected);
+            // bfloat16 A in the transposed layout (how conv2d reads its weights).
+            kernels::gemm<N, kernels::transposed>(M, K, a_wide.data(), M, b.data(), N, expected.data(), N);
+            kernels::gemm<N, kernels::transposed>(M, K, a16.data(), M, b.data(), N, got.data(), N);
+            CHECK(got == expected);
+        }
+    };
+    check(std::integral_constant<std::size_t, 37>{});
+    check(std::integral_constant<std::size_t, 61>{});
 }

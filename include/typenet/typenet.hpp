@@ -5,6 +5,7 @@
 //   typenet::model<net> m{42};
 //   auto history = typenet::fit(m, data, typenet::softmax_cross_entropy{}, typenet::sgd{.learning_rate = 0.1});
 
+#include "core/bfloat16.hpp"
 #include "core/classes.hpp"
 #include "core/diagnostic.hpp"
 #include "core/random.hpp"
@@ -26,6 +27,7 @@
 #include "network/model.hpp"
 #include "network/passes.hpp"
 #include "network/plan.hpp"
+#include "network/reduced_precision.hpp"
 #include "network/sequential.hpp"
 #include "network/workspace.hpp"
 

@@ -1,6 +1,7 @@
 // Build step of the export test: writes two models as headers with export_header,
-// and the outputs the in-memory models give on a few inputs (as exact hex floats),
-// for test_exported to compare against.
+// each both as trained (float) and rounded to bfloat16, and the outputs the
+// in-memory models (model, bfloat16_model) give on a few inputs (as exact hex
+// floats), for test_exported to compare against.
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -15,12 +16,14 @@ using lenet = sequential<input<1, 28, 28>, conv2d<6, 5>, relu, max_pool<2>, conv
                          dense<120>, relu, dense<84>, relu, dense<10>>;
 
 template <class Net>
-void write(const std::string& dir, const std::string& symbol, std::uint64_t seed, std::ofstream& expected) {
+void write(const std::string& dir, const std::string& symbol, std::uint64_t seed, weight_storage storage,
+           std::ofstream& expected) {
     model<Net> m(seed);
     // Random biases too, so that every parameter matters.
     random_engine rng(seed + 1);
     for (auto& p : m.parameters()) p += static_cast<float>(rng.uniform(-0.01, 0.01));
-    export_header(m, dir + "/" + symbol + ".hpp", symbol);
+    export_header(m, dir + "/" + symbol + ".hpp", symbol, storage);
+    const bfloat16_model<Net> compact(m);
     expected << "struct " << symbol << "_expected {\n";
     expected << "static constexpr float inputs[4][" << Net::input_size << "] = {\n";
     std::vector<std::vector<float>> xs;
@@ -35,7 +38,8 @@ void write(const std::string& dir, const std::string& symbol, std::uint64_t seed
     expected << "};\nstatic constexpr float outputs[4][" << Net::output_size << "] = {\n";
     for (const auto& x : xs) {
         expected << "{";
-        for (float v : m.predict(x)) expected << detail::hex_literal(v) << ",";
+        const auto y = storage == weight_storage::bfloat16 ? compact.predict(x) : m.predict(x);
+        for (float v : y) expected << detail::hex_literal(v) << ",";
         expected << "},\n";
     }
     expected << "};\n};\n";
@@ -45,7 +49,9 @@ int main(int argc, char** argv) {
     const std::string dir = argc > 1 ? argv[1] : ".";
     std::ofstream expected(dir + "/expected_outputs.hpp");
     expected << "#pragma once\n";
-    write<small_mlp>(dir, "exported_mlp", 11, expected);
-    write<lenet>(dir, "exported_lenet", 12, expected);
+    write<small_mlp>(dir, "exported_mlp", 11, weight_storage::value_type, expected);
+    write<lenet>(dir, "exported_lenet", 12, weight_storage::value_type, expected);
+    write<small_mlp>(dir, "exported_mlp_bf16", 11, weight_storage::bfloat16, expected);
+    write<lenet>(dir, "exported_lenet_bf16", 12, weight_storage::bfloat16, expected);
     return expected ? 0 : 1;
 }

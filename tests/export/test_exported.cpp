@@ -8,7 +8,9 @@
 #include <new>
 
 #include "exported_lenet.hpp"
+#include "exported_lenet_bf16.hpp"
 #include "exported_mlp.hpp"
+#include "exported_mlp_bf16.hpp"
 #include "expected_outputs.hpp"
 
 namespace {
@@ -45,19 +47,25 @@ int check(const char* name) {
     return failures;
 }
 
-struct mlp_model {
-    static constexpr std::size_t input_size = exported_mlp::input_size, output_size = exported_mlp::output_size;
-    static auto predict(std::span<const float, input_size> x) { return exported_mlp::predict(x); }
-};
-struct lenet_model {
-    static constexpr std::size_t input_size = exported_lenet::input_size, output_size = exported_lenet::output_size;
-    static auto predict(std::span<const float, input_size> x) { return exported_lenet::predict(x); }
-};
+#define TYPENET_EXPORTED_MODEL(name)                                                                   \
+    struct name##_model {                                                                              \
+        static constexpr std::size_t input_size = name::input_size, output_size = name::output_size;   \
+        static auto predict(std::span<const float, input_size> x) { return name::predict(x); }         \
+    };
+TYPENET_EXPORTED_MODEL(exported_mlp)
+TYPENET_EXPORTED_MODEL(exported_lenet)
+TYPENET_EXPORTED_MODEL(exported_mlp_bf16)
+TYPENET_EXPORTED_MODEL(exported_lenet_bf16)
 
 int main() {
     static_assert(exported_lenet::parameter_count == 44426);
     static_assert(alignof(decltype(exported_lenet::parameters)) >= 4);
-    const int failures = check<mlp_model, exported_mlp_expected>("mlp") + check<lenet_model, exported_lenet_expected>("lenet");
-    std::printf("%d passed, %d failed\n", 8 - failures, failures);
+    // The bfloat16 header stores two bytes per parameter.
+    static_assert(sizeof(exported_lenet_bf16::parameters) == 2 * exported_lenet_bf16::parameter_count);
+    const int failures = check<exported_mlp_model, exported_mlp_expected>("mlp") +
+                         check<exported_lenet_model, exported_lenet_expected>("lenet") +
+                         check<exported_mlp_bf16_model, exported_mlp_bf16_expected>("mlp bf16") +
+                         check<exported_lenet_bf16_model, exported_lenet_bf16_expected>("lenet bf16");
+    std::printf("%d passed, %d failed\n", 16 - failures, failures);
     return failures == 0 ? 0 : 1;
 }

@@ -8,6 +8,9 @@
 //   export_header(m, "fashion_cnn.hpp", "fashion_cnn");
 //   // in the app:  #include "fashion_cnn.hpp"
 //   //              auto scores = fashion_cnn::predict(pixels);   // std::span<const float, 784>
+//
+// With weight_storage::bfloat16 the parameters are rounded to bfloat16 (half the
+// bytes; see network/reduced_precision.hpp) and the header computes in float.
 #include <cctype>
 #include <cmath>
 #include <cstddef>
@@ -17,9 +20,12 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
 
+#include "../core/bfloat16.hpp"
 #include "../core/type_name.hpp"
 #include "../network/model.hpp"
+#include "../network/reduced_precision.hpp"
 
 namespace typenet {
 
@@ -42,13 +48,23 @@ std::string hex_literal(T v) {
 
 }  // namespace detail
 
+/// How export_header stores the parameters.
+enum class weight_storage {
+    value_type,  ///< as trained (float or double), bit-exact
+    bfloat16,    ///< rounded to bfloat16 (float models only): half the bytes, float arithmetic
+};
+
 /// Writes m as a header defining namespace `symbol` with `architecture`, `parameters`,
 /// `predict` and `classify`. Throws std::invalid_argument for a symbol that is not
 /// a C++ identifier and std::runtime_error when the file cannot be written.
 template <class Arch, class T>
-void export_header(const model<Arch, T>& m, const std::filesystem::path& path, const std::string& symbol) {
+void export_header(const model<Arch, T>& m, const std::filesystem::path& path, const std::string& symbol,
+                   weight_storage storage = weight_storage::value_type) {
     if (!detail::is_identifier(symbol))
         throw std::invalid_argument("export_header: symbol '" + symbol + "' is not a C++ identifier");
+    const bool compact = storage == weight_storage::bfloat16;
+    if (compact && !std::is_same_v<T, float>)
+        throw std::invalid_argument("export_header: bfloat16 storage is for float models");
     const auto params = m.parameters();
     for (T v : params)
         if (!std::isfinite(v)) throw std::invalid_argument("export_header: the model has NaN or infinite parameters");
@@ -71,10 +87,28 @@ void export_header(const model<Arch, T>& m, const std::filesystem::path& path, c
             << "using value_type = " << value_type << ";\n"
             << "inline constexpr std::size_t input_size = " << Arch::input_size << ";\n"
             << "inline constexpr std::size_t output_size = " << Arch::output_size << ";\n"
-            << "inline constexpr std::size_t parameter_count = " << Arch::parameter_count << ";\n\n"
-            << "alignas(64) inline constexpr " << value_type << " parameters[parameter_count] = {\n";
+            << "inline constexpr std::size_t parameter_count = " << Arch::parameter_count << ";\n\n";
+        if (compact)
+            out << "// bfloat16 bit patterns (the float weights rounded to nearest even), in the layout of\n"
+                << "// typenet::pack_bfloat16_parameters (dense weight rows interleaved for the kernels).\n"
+                << "alignas(64) inline constexpr typenet::bfloat16 parameters[parameter_count] = {\n";
+        else
+            out << "alignas(64) inline constexpr " << value_type << " parameters[parameter_count] = {\n";
+        std::vector<bfloat16> packed;
+        if constexpr (std::is_same_v<T, float>)
+            if (compact) {
+                packed.resize(params.size());
+                pack_bfloat16_parameters<Arch>(params.data(), packed.data());
+            }
         for (std::size_t i = 0; i < params.size(); ++i) {
-            out << detail::hex_literal(params[i]) << (i + 1 < params.size() ? "," : "");
+            if (compact) {
+                char bits[16];
+                std::snprintf(bits, sizeof bits, "0x%04x", packed[i].bits);
+                out << bits;
+            } else {
+                out << detail::hex_literal(params[i]);
+            }
+            out << (i + 1 < params.size() ? "," : "");
             out << ((i + 1) % 8 == 0 ? "\n" : " ");
         }
         out << "};\n\n"

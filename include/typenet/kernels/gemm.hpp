@@ -13,6 +13,11 @@
 // it walks K, and applies the epilogue (bias, activation) to those registers
 // before the single store: that is the fusion of dense+activation.
 // An epilogue is called as epilogue(lane, row, first_column) and returns the lane to store.
+//
+// A and B may be stored as bfloat16 (weights of the reduced-precision inference
+// path): they are widened to C's type as they are loaded, and the sums stay in it.
+// A bfloat16 B must be laid out by interleave_bfloat16 (simd.hpp), which lets
+// the kernel widen two vectors from one load.
 #include <cstddef>
 #include <type_traits>
 
@@ -23,7 +28,7 @@ namespace typenet::kernels {
 /// A(i, p) = a[i * lda + p]
 struct row_major {
     template <class T>
-    static T at(const T* a, std::size_t lda, std::size_t i, std::size_t p) { return a[i * lda + p]; }
+    static auto at(const T* a, std::size_t lda, std::size_t i, std::size_t p) { return widen(a[i * lda + p]); }
     /// A shifted to start at column p0.
     template <class T>
     static const T* from_column(const T* a, std::size_t, std::size_t p0) { return a + p0; }
@@ -31,7 +36,7 @@ struct row_major {
 /// A(i, p) = a[p * lda + i]
 struct transposed {
     template <class T>
-    static T at(const T* a, std::size_t lda, std::size_t i, std::size_t p) { return a[p * lda + i]; }
+    static auto at(const T* a, std::size_t lda, std::size_t i, std::size_t p) { return widen(a[p * lda + i]); }
     template <class T>
     static const T* from_column(const T* a, std::size_t lda, std::size_t p0) { return a + p0 * lda; }
 };
@@ -51,8 +56,9 @@ namespace detail {
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
 
 // Register block: MR rows, NV vectors of W lanes (V = simd) or NV scalars (V = T).
-template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class T, class Epilogue>
-inline void micro_kernel(std::size_t K, const T* a, std::size_t lda, std::size_t i0, const T* b, std::size_t ldb,
+template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class TB, class T,
+          class Epilogue>
+inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_t i0, const TB* b, std::size_t ldb,
                          std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue) {
     constexpr std::size_t W = lane_width<V>;
     V acc[MR][NV];
@@ -62,10 +68,16 @@ inline void micro_kernel(std::size_t K, const T* a, std::size_t lda, std::size_t
         for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
 
     for (std::size_t p = 0; p < K; ++p) {
-        const T* brow = b + p * ldb + j0;
+        const TB* brow = b + p * ldb + j0;
         V bv[NV];
+        if constexpr (std::is_same_v<TB, bfloat16> && !is_scalar_lane_v<V>) {
 #pragma GCC unroll 16
-        for (std::size_t v = 0; v < NV; ++v) bv[v] = load_lane<V>(brow + v * W);
+            for (std::size_t v = 0; v + 1 < NV; v += 2) load_interleaved_pair(brow + v * W, bv[v], bv[v + 1]);
+            if constexpr (NV % 2 == 1) bv[NV - 1] = load_lane<V>(brow + (NV - 1) * W);
+        } else {
+#pragma GCC unroll 16
+            for (std::size_t v = 0; v < NV; ++v) bv[v] = load_lane<V>(brow + v * W);
+        }
 #pragma GCC unroll 16
         for (std::size_t r = 0; r < MR; ++r) {
             const V av(ALayout::at(a, lda, i0 + r, p));
@@ -89,8 +101,9 @@ inline void micro_kernel(std::size_t K, const T* a, std::size_t lda, std::size_t
 #pragma GCC diagnostic pop
 
 // All rows [0, M) for the columns [j0, j0 + NV*W): full MR blocks, then one tail block.
-template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class T, class Epilogue>
-inline void column_panel(std::size_t M, std::size_t K, const T* a, std::size_t lda, const T* b, std::size_t ldb,
+template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class TB, class T,
+          class Epilogue>
+inline void column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b, std::size_t ldb,
                          std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue) {
     std::size_t i = 0;
     for (; i + MR <= M; i += MR)
@@ -116,8 +129,9 @@ namespace detail {
 
 // One block of the K dimension: all column panels, all rows, with register
 // blocks of MR rows x NV vectors.
-template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, class T, class Epilogue>
-inline void gemm_block(std::size_t M, std::size_t K, const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
+template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, class TA, class TB, class T,
+          class Epilogue>
+inline void gemm_block(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b, std::size_t ldb, T* c,
                        std::size_t ldc, const Epilogue& epilogue) {
     using V = simd<T>;
     constexpr std::size_t W = V::size;
@@ -150,8 +164,9 @@ inline constexpr std::size_t gemv_vectors_per_block = 8;
 inline constexpr std::size_t gemm_depth_block = 256;
 
 /// C[M x N] (=|+=) epilogue(A[M x K] * B[K x N]); see the file comment.
-template <std::size_t N, class ALayout = row_major, bool Accumulate = false, class T, class Epilogue = no_epilogue>
-inline void gemm(std::size_t M, std::size_t K, const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
+template <std::size_t N, class ALayout = row_major, bool Accumulate = false, class TA, class TB, class T,
+          class Epilogue = no_epilogue>
+inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b, std::size_t ldb, T* c,
                  std::size_t ldc, const Epilogue& epilogue = {}) {
     constexpr std::size_t KC = gemm_depth_block;
     constexpr std::size_t MR = gemm_rows_per_block, NV = gemm_vectors_per_block;

@@ -3,10 +3,13 @@
 // or an xsimd::batch<T>; writing formulas once over V lets the same activation
 // code run inside a GEMM epilogue (in registers), in a stand-alone element-wise
 // pass, and in the scalar tail of both, so fused and unfused paths cannot drift.
+#include <cmath>
 #include <cstddef>
 #include <type_traits>
 
 #include <xsimd/xsimd.hpp>
+
+#include "../core/bfloat16.hpp"
 
 namespace typenet::kernels {
 
@@ -42,16 +45,110 @@ inline V load_lane(const lane_value_t<V>* p) {
     else return V::load_unaligned(p);
 }
 
+/// Loads one lane of float from bfloat16 storage, widening as it loads (the
+/// reduced-precision inference path: weights stream at half the bytes).
+template <class V>
+inline V load_lane(const bfloat16* p) {
+    static_assert(std::is_same_v<lane_value_t<V>, float>, "bfloat16 widens to float lanes only");
+    if constexpr (is_scalar_lane_v<V>) {
+        return to_float(*p);
+    } else {
+#if defined(__AVX2__)
+        if constexpr (V::size == 8) {
+            const __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+            return V(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16)));
+        }
+#endif
+#if defined(__SSE4_1__)
+        if constexpr (V::size == 4) {
+            const __m128i half = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+            return V(_mm_castsi128_ps(_mm_slli_epi32(_mm_cvtepu16_epi32(half), 16)));
+        }
+#endif
+        alignas(64) float wide[V::size];
+        for (std::size_t i = 0; i < V::size; ++i) wide[i] = to_float(p[i]);
+        return V::load_aligned(wide);
+    }
+}
+
+/// Two lanes of float from 2 * width bfloat16 values stored interleaved: value
+/// 2i holds column i of the first lane and value 2i + 1 column i of the second
+/// (see interleave_bfloat16). One load and two single-cycle bit operations widen
+/// both lanes, about half the work of widening each lane as it loads, which
+/// matters on CPUs without AVX-512 BF16: otherwise the widening, not the halved
+/// memory traffic, sets the speed.
+template <class V>
+inline void load_interleaved_pair(const bfloat16* p, V& first, V& second) {
+    static_assert(std::is_same_v<lane_value_t<V>, float> && !is_scalar_lane_v<V>);
+#if defined(__AVX2__)
+    if constexpr (V::size == 8) {
+        const __m256i both = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+        first = V(_mm256_castsi256_ps(_mm256_slli_epi32(both, 16)));
+        second = V(_mm256_castsi256_ps(_mm256_and_si256(both, _mm256_set1_epi32(static_cast<int>(0xffff0000u)))));
+        return;
+    }
+#endif
+#if defined(__SSE2__)
+    if constexpr (V::size == 4) {
+        const __m128i both = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        first = V(_mm_castsi128_ps(_mm_slli_epi32(both, 16)));
+        second = V(_mm_castsi128_ps(_mm_and_si128(both, _mm_set1_epi32(static_cast<int>(0xffff0000u)))));
+        return;
+    }
+#endif
+    alignas(64) float a[V::size], b[V::size];
+    for (std::size_t i = 0; i < V::size; ++i) {
+        a[i] = to_float(p[2 * i]);
+        b[i] = to_float(p[2 * i + 1]);
+    }
+    first = V::load_aligned(a);
+    second = V::load_aligned(b);
+}
+
+/// The layout load_interleaved_pair reads: a K x N row-major float matrix rounded
+/// to bfloat16, each row's columns grouped by 2 * width; in every group that lies
+/// wholly within the vector part of the row (the first N - N % width columns),
+/// column g + i goes to position g + 2i and column g + width + i to g + 2i + 1.
+/// Other columns stay in place. The GEMM pairs exactly those vectors (its column
+/// panels are an even number of vectors wide), so no layout flag is needed.
+inline void interleave_bfloat16(const float* from, std::size_t K, std::size_t N, bfloat16* to) {
+    constexpr std::size_t W = simd_width<float>;
+    const std::size_t vector_end = N - N % W;
+    for (std::size_t k = 0; k < K; ++k) {
+        const float* row = from + k * N;
+        bfloat16* out = to + k * N;
+        std::size_t j = 0;
+        for (; j + 2 * W <= vector_end; j += 2 * W)
+            for (std::size_t i = 0; i < W; ++i) {
+                out[j + 2 * i] = to_bfloat16(row[j + i]);
+                out[j + 2 * i + 1] = to_bfloat16(row[j + W + i]);
+            }
+        const std::size_t rest = N - j;  // counted from 0: g++ then sees the loop is short
+        for (std::size_t r = 0; r < rest; ++r) out[j + r] = to_bfloat16(row[j + r]);
+    }
+}
+
 template <class V>
 inline void store_lane(lane_value_t<V>* p, V v) {
     if constexpr (is_scalar_lane_v<V>) *p = v;
     else v.store_unaligned(p);
 }
 
+/// a * b + c. Where the CPU has FMA, scalar lanes use it explicitly, as vector
+/// lanes do: left to -ffp-contract, g++ fuses `a * b + c` in some inlining
+/// contexts and not in others, and the same column tail then rounds differently
+/// from one call site to the next.
 template <class V>
 inline V mul_add(V a, V b, V c) {
-    if constexpr (is_scalar_lane_v<V>) return a * b + c;
-    else return xsimd::fma(a, b, c);
+    if constexpr (is_scalar_lane_v<V>) {
+#if defined(__FMA__)
+        return std::fma(a, b, c);
+#else
+        return a * b + c;
+#endif
+    } else {
+        return xsimd::fma(a, b, c);
+    }
 }
 
 /// out[i] = f(in[i]) for i < n, vectorised, scalar tail. f is generic over lanes.

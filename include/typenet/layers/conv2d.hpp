@@ -34,12 +34,13 @@ struct conv_parameters {};
 
 namespace detail {
 
-template <class T, class Act>
+/// Stored: how the bias is stored (the value type, or bfloat16 for reduced-precision inference).
+template <class Stored, class Act>
 struct channel_bias_activation_epilogue {
-    const T* bias;
+    const Stored* bias;
     template <class V>
     V operator()(V acc, std::size_t row, std::size_t /*column*/) const {
-        return Act::forward_lane(acc + V(bias[row]));
+        return Act::forward_lane(acc + V(widen(bias[row])));
     }
 };
 
@@ -100,14 +101,15 @@ struct conv2d_stage : stage_defaults {
         f("bias", weight_count, std::array<std::size_t, 1>{F});
     }
 
-    template <class T>
-    static void forward(const T* params, const T* in, T* out, std::size_t batch, T* scratch) {
+    /// Stored is the parameters' storage: T, or bfloat16 for reduced-precision inference.
+    template <class Stored, class T>
+    static void forward(const Stored* params, const T* in, T* out, std::size_t batch, T* scratch) {
         T* cols = scratch;
         for (std::size_t b = 0; b < batch; ++b) {
             geometry::columns(in + b * In::size, cols);
             // A = W^T: A(f, q) = W[q][f], the "transposed" layout with leading dimension F.
             kernels::gemm<N, kernels::transposed>(F, Q, params, F, cols, N, out + b * output_shape::size, N,
-                                                  detail::channel_bias_activation_epilogue<T, Act>{params + weight_count});
+                                                  detail::channel_bias_activation_epilogue<Stored, Act>{params + weight_count});
         }
     }
 

@@ -24,9 +24,10 @@ struct dense;
 namespace detail {
 
 /// Bias add and activation applied to a block of the product while it is in registers.
-template <class T, class Act>
+/// Stored: how the bias is stored (the value type, or bfloat16 for reduced-precision inference).
+template <class Stored, class Act>
 struct bias_activation_epilogue {
-    const T* bias;
+    const Stored* bias;
     template <class V>
     V operator()(V acc, std::size_t /*row*/, std::size_t column) const {
         return Act::forward_lane(acc + kernels::load_lane<V>(bias + column));
@@ -95,12 +96,13 @@ struct dense_stage : stage_defaults {
         f("bias", weight_count, std::array<std::size_t, 1>{outputs});
     }
 
-    template <class T>
-    static void forward(const T* params, const T* in, T* out, std::size_t batch, T*) {
-        const T* w = params;
-        const T* b = params + weight_count;
+    /// Stored is the parameters' storage: T, or bfloat16 for reduced-precision inference.
+    template <class Stored, class T>
+    static void forward(const Stored* params, const T* in, T* out, std::size_t batch, T*) {
+        const Stored* w = params;
+        const Stored* b = params + weight_count;
         kernels::gemm<outputs>(batch, inputs, in, inputs, w, outputs, out, outputs,
-                               detail::bias_activation_epilogue<T, Act>{b});
+                               detail::bias_activation_epilogue<Stored, Act>{b});
     }
 
     template <class T>

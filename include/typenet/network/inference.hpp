@@ -6,9 +6,11 @@
 // plus convolution scratch: about 60 KB for LeNet).
 #include <array>
 #include <cstddef>
+#include <type_traits>
 
 #include <boost/hana/for_each.hpp>
 
+#include "../core/bfloat16.hpp"
 #include "../core/classes.hpp"
 #include "../core/storage.hpp"
 #include "sequential.hpp"
@@ -16,9 +18,13 @@
 namespace typenet {
 
 /// Outputs of the network Arch for one input of Arch::input_size values, with the
-/// parameters laid out as model<Arch, T>::parameters() lays them out.
-template <class Arch, class T>
-std::array<T, Arch::output_size> infer(const T* params, const T* x) noexcept {
+/// parameters laid out as model<Arch, T>::parameters() lays them out. The
+/// parameters may be stored as bfloat16 (P) for float inputs: the kernels widen
+/// them as they load them and compute in float.
+template <class Arch, class P, class T>
+std::array<T, Arch::output_size> infer(const P* params, const T* x) noexcept {
+    static_assert(std::is_same_v<P, T> || (std::is_same_v<P, bfloat16> && std::is_same_v<T, float>),
+                  "typenet: infer needs parameters of the input's type, or bfloat16 parameters with float inputs");
     using plan = typename Arch::fused_plan;
     constexpr std::size_t buffer_size = aligned_count<T>(plan::max_output_size > 0 ? plan::max_output_size : 1);
     alignas(storage_alignment) T buffers[2][buffer_size];
@@ -29,7 +35,10 @@ std::array<T, Arch::output_size> infer(const T* params, const T* x) noexcept {
     boost::hana::for_each(plan::types, [&](auto t) {
         using S = typename decltype(t)::type;
         if constexpr (!S::aliases_input) {
-            S::forward(params + S::param_offset, current, buffers[next], std::size_t{1}, scratch);
+            if constexpr (S::parameter_count > 0)
+                S::forward(params + S::param_offset, current, buffers[next], std::size_t{1}, scratch);
+            else  // stages without parameters take (and ignore) a parameter pointer of the value type
+                S::forward(static_cast<const T*>(nullptr), current, buffers[next], std::size_t{1}, scratch);
             current = buffers[next];
             next ^= 1;
         }
@@ -40,8 +49,8 @@ std::array<T, Arch::output_size> infer(const T* params, const T* x) noexcept {
 }
 
 /// The class the network Arch predicts for one input.
-template <class Arch, class T>
-std::size_t infer_class(const T* params, const T* x) noexcept {
+template <class Arch, class P, class T>
+std::size_t infer_class(const P* params, const T* x) noexcept {
     const auto y = infer<Arch>(params, x);
     return predicted_class<Arch::output_size>(y.data());
 }
