@@ -36,6 +36,17 @@ namespace typenet {
 namespace onnx_import {
 
 /// What ONNX layer a typenet layer corresponds to (undefined: it has no counterpart).
+inline layer_spec make_spec(layer_kind kind, std::size_t units = 0, std::size_t kernel = 0, std::size_t stride = 0,
+                            std::size_t padding = 0) {
+    layer_spec s;
+    s.kind = kind;
+    s.units = units;
+    s.kernel = kernel;
+    s.stride = stride;
+    s.padding = padding;
+    return s;
+}
+
 template <class L>
 struct counterpart {
     static constexpr bool exists = false;
@@ -43,27 +54,27 @@ struct counterpart {
 template <std::size_t U>
 struct counterpart<dense<U>> {
     static constexpr bool exists = true;
-    static layer_spec spec() { return {.kind = layer_kind::dense, .units = U}; }
+    static layer_spec spec() { return make_spec(layer_kind::dense, U); }
 };
 template <std::size_t F, std::size_t K, std::size_t S, std::size_t P>
 struct counterpart<conv2d<F, K, S, P>> {
     static constexpr bool exists = true;
-    static layer_spec spec() { return {.kind = layer_kind::conv2d, .units = F, .kernel = K, .stride = S, .padding = P}; }
+    static layer_spec spec() { return make_spec(layer_kind::conv2d, F, K, S, P); }
 };
 template <std::size_t K, std::size_t S>
 struct counterpart<max_pool<K, S>> {
     static constexpr bool exists = true;
-    static layer_spec spec() { return {.kind = layer_kind::max_pool, .kernel = K, .stride = S}; }
+    static layer_spec spec() { return make_spec(layer_kind::max_pool, 0, K, S); }
 };
 template <std::size_t K, std::size_t S>
 struct counterpart<avg_pool<K, S>> {
     static constexpr bool exists = true;
-    static layer_spec spec() { return {.kind = layer_kind::avg_pool, .kernel = K, .stride = S}; }
+    static layer_spec spec() { return make_spec(layer_kind::avg_pool, 0, K, S); }
 };
 template <layer_kind Kind>
 struct simple_counterpart {
     static constexpr bool exists = true;
-    static layer_spec spec() { return {.kind = Kind}; }
+    static layer_spec spec() { return make_spec(Kind); }
 };
 template <>
 struct counterpart<relu> : simple_counterpart<layer_kind::relu> {};

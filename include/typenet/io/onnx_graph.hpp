@@ -140,6 +140,11 @@ public:
 
     imported_graph run() {
         if (!model_.has_graph()) fail("the file holds no graph (not an ONNX model?)");
+        // The opset is written after the graph: its absence also catches a file cut between the two.
+        const bool has_opset = std::any_of(model_.opset_import().begin(), model_.opset_import().end(), [](const auto& o) {
+            return (o.domain().empty() || o.domain() == "ai.onnx") && o.version() >= 7;
+        });
+        if (!has_opset) fail("the model declares no ONNX operator set (version 7 or later); truncated?");
         index();
         read_input();
         if (graph_.output_size() != 1)
