@@ -181,6 +181,42 @@ TEST_CASE("ONNX weights stored as float_data import like raw_data", "[onnx]") {
     CHECK(from_floats == from_raw);
 }
 
+TEST_CASE("ONNX variants of the same layers import the same parameters", "[onnx]") {
+    SECTION("the bias as the first operand of the Add after MatMul") {
+        auto proto = parse("mlp");
+        for (auto& n : *proto.mutable_graph()->mutable_node())
+            if (n.op_type() == "Add") {
+                const std::string a = n.input(0), b = n.input(1);
+                n.set_input(0, b);
+                n.set_input(1, a);
+            }
+        tn::model<mlp_t> swapped(1), original(2);
+        tn::import_onnx(swapped, serialize(proto));
+        tn::import_onnx(original, fixtures / "mlp.onnx");
+        CHECK(swapped == original);
+    }
+    SECTION("Gemm with transB = 0 and its weight stored [in][out]") {
+        auto proto = parse("tiny_mlp");
+        for (auto& n : *proto.mutable_graph()->mutable_node())
+            if (n.op_type() == "Gemm") attribute(n, "transB").set_i(0);
+        for (auto& t : *proto.mutable_graph()->mutable_initializer()) {
+            if (t.dims_size() != 2) continue;
+            const auto rows = static_cast<std::size_t>(t.dims(0)), cols = static_cast<std::size_t>(t.dims(1));
+            std::vector<float> w(rows * cols), wt(rows * cols);
+            std::memcpy(w.data(), t.raw_data().data(), w.size() * sizeof(float));
+            for (std::size_t r = 0; r < rows; ++r)
+                for (std::size_t c = 0; c < cols; ++c) wt[c * rows + r] = w[r * cols + c];
+            t.set_raw_data(std::string(reinterpret_cast<const char*>(wt.data()), wt.size() * sizeof(float)));
+            t.set_dims(0, static_cast<std::int64_t>(cols));
+            t.set_dims(1, static_cast<std::int64_t>(rows));
+        }
+        tn::model<tiny_t> untransposed(1), original(2);
+        tn::import_onnx(untransposed, serialize(proto));
+        tn::import_onnx(original, fixtures / "tiny_mlp.onnx");
+        CHECK(untransposed == original);
+    }
+}
+
 TEST_CASE("the ONNX declaration names the matching typenet type", "[onnx]") {
     CHECK(without_namespace(tn::onnx_declaration(fixtures / "mlp.onnx")) == "using imported = " + tn::type_name<mlp_t>() + ";");
     CHECK(without_namespace(tn::onnx_declaration(fixtures / "lenet.onnx", "lenet")) == "using lenet = " + tn::type_name<lenet_t>() + ";");
@@ -296,6 +332,24 @@ TEST_CASE("an unsupported op or attribute is an onnx_error naming the node", "[o
     raw->resize(raw->size() - 4);
     CHECK_THAT(import_error<tiny_t>(serialize(short_weights)),
                Contains("node '/0/Gemm' (Gemm): tensor '0.weight' holds 124 bytes for 32 floats"));
+
+    // A Constant feeding a node, edited: PyTorch's zero Pad before AveragePool made to pad, a Reshape made to split.
+    const auto set_constant = [](onnx::ModelProto& proto, const std::string& output, const std::vector<std::int64_t>& v) {
+        for (auto& n : *proto.mutable_graph()->mutable_node())
+            if (n.op_type() == "Constant" && n.output(0) == output) {
+                auto* t = attribute(n, "value").mutable_t();
+                t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(std::int64_t)));
+                t->set_dims(0, static_cast<std::int64_t>(v.size()));
+            }
+    };
+    auto padding = parse("lenet");
+    set_constant(padding, "/5/Constant_output_0", {0, 0, 1, 1, 0, 0, 1, 1});
+    CHECK_THAT(import_error<lenet_t>(serialize(padding)),
+               Contains("node '/5/Pad' (Pad): padding [0, 0, 1, 1, 0, 0, 1, 1] is not supported"));
+    auto split = parse("small_cnn");
+    set_constant(split, "/4/Constant_output_0", {-1, 50});
+    CHECK_THAT(import_error<small_cnn_t>(serialize(split)),
+               Contains("node '/4/Reshape' (Reshape): reshape to [-1, 50] of [4, 5, 5]; typenet supports only flattening to [N, -1]"));
 
     auto branching = parse("tiny_mlp");  // the input also feeds a second node: not a chain
     auto* extra = branching.mutable_graph()->add_node();

@@ -167,7 +167,7 @@ public:
             }
             const int i = it->second.front();
             if (!visited.insert(i).second) fail("the graph has a cycle at node " + describe(graph_.node(i)));
-            current = step(i, visited);
+            current = step(i, current, visited);
         }
         for (int i = 0; i < graph_.node_size(); ++i)
             if (!visited.count(i) && graph_.node(i).op_type() != "Constant")
@@ -187,19 +187,21 @@ private:
 
     void index() {
         for (const auto& t : graph_.initializer()) constants_[t.name()] = &t;
+        for (const auto& node : graph_.node()) {
+            if (node.op_type() != "Constant") continue;
+            const auto* value = attribute(node, "value");
+            if (value == nullptr || !value->has_t() || node.output_size() != 1)
+                fail(node, "only Constant nodes holding a tensor 'value' are supported");
+            constants_[node.output(0)] = &value->t();
+        }
+        // Every non-constant input is a use of that tensor: in a chain each tensor has
+        // one user, and a second one (a branch, a residual Add) is reported as such.
         for (int i = 0; i < graph_.node_size(); ++i) {
             const auto& node = graph_.node(i);
-            if (node.op_type() == "Constant") {
-                const auto* value = attribute(node, "value");
-                if (value == nullptr || !value->has_t() || node.output_size() != 1)
-                    fail(node, "only Constant nodes holding a tensor 'value' are supported");
-                constants_[node.output(0)] = &value->t();
-                continue;
-            }
-            // Only the first input carries the chain; the others are weights or settings.
-            if (node.input_size() >= 1) consumers_[node.input(0)].push_back(i);
-            // A weight that is itself computed by a node (not an initializer) is not supported:
-            // step() finds it missing among the constants and says so.
+            if (node.op_type() == "Constant") continue;
+            std::set<std::string> seen;
+            for (const auto& in : node.input())
+                if (!in.empty() && !constants_.count(in) && seen.insert(in).second) consumers_[in].push_back(i);
         }
     }
 
@@ -425,7 +427,8 @@ private:
         if (it != consumers_.end() && it->second.size() == 1 && graph_.node(it->second.front()).op_type() == "Add") {
             const auto& add_node = graph_.node(it->second.front());
             if (add_node.input_size() != 2) fail(add_node, "expected two inputs");
-            bias = &constant_input(add_node, 1, "bias");
+            // The product may be either operand of the Add; the other is the bias.
+            bias = &constant_input(add_node, add_node.input(0) == output ? 1 : 0, "bias");
             visited.insert(it->second.front());
             output = single_output(add_node);
             op = "MatMul+Add";
@@ -533,10 +536,13 @@ private:
     }
 
     /// Imports node `index` (the one consuming the chain); returns the chain's next tensor.
-    std::string step(int index, std::set<int>& visited) {
+    std::string step(int index, const std::string& current, std::set<int>& visited) {
         const auto& node = graph_.node(index);
         const std::string& op = node.op_type();
         if (node.output_size() < 1 || node.output(0).empty()) fail(node, "has no output");
+        if (node.input(0) != current)
+            fail(node, "the chain enters it as '" + current + "', not as its data input (input 0); weights must be stored "
+                       "tensors, not computed ones");
         if (op == "Gemm") gemm(node);
         else if (op == "MatMul") return matmul(index, visited);
         else if (op == "Conv") conv(node);
