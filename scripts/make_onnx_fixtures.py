@@ -110,13 +110,14 @@ def main():
     export("lenet", lenet, (1, 28, 28), out_dir, True, 2)
     small = export("small_cnn", small_cnn, (1, 12, 12), out_dir, False, 3)
     tiny = export("tiny_mlp", tiny_mlp, (8,), out_dir, True, 4)
-    export("leaky", leaky, (8,), out_dir, True, 5)
+    unsupported = export("leaky", leaky, (8,), out_dir, True, 5)
     # Seed corpus of tests/fuzz/fuzz_onnx.cpp (its fixed architecture is small_cnn's).
     corpus = os.path.join(root, "tests", "fuzz", "corpus", "onnx")
     if len(sys.argv) == 1:
         os.makedirs(corpus, exist_ok=True)
         shutil.copy(small, os.path.join(corpus, "small_cnn.onnx"))
         shutil.copy(tiny, os.path.join(corpus, "tiny_mlp.onnx"))
+        shutil.copy(unsupported, os.path.join(corpus, "leaky.onnx"))
 
 
 if __name__ == "__main__":
