@@ -2,11 +2,15 @@
 // (PGM, binary or text, or PNG; a path or "-" for stdin) and prints the predicted
 // class and the probabilities. The model comes from a header written by
 // typenet::export_header (the Fashion-MNIST example writes models/<model>.hpp):
-// no weight file is read, nothing is allocated to infer.
+// no weight file is read, nothing is allocated to infer. With --repeat N it also
+// times N inferences of the image and prints the median latency per image.
 //
 // Build against your own model:
 //   cmake -S . -B build -DTYPENET_EMBEDDED_MODEL=$PWD/models/cnn.hpp -DTYPENET_EMBEDDED_NAMESPACE=fashion_cnn
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -75,13 +79,47 @@ bool parse_pgm(const std::vector<unsigned char>& bytes, std::vector<float>& pixe
     return true;
 }
 
+// Times `runs` inferences of one image, each on its own (what an app classifying
+// images one at a time sees), and prints the median, min and max per image.
+void print_latency(const std::vector<float>& pixels, std::size_t runs) {
+    using clock = std::chrono::steady_clock;
+    std::vector<double> micros(runs);
+    float sink = 0;
+    for (std::size_t r = 0; r < runs; ++r) {
+        // The barrier makes the compiler assume the pixels changed: every run infers again.
+        asm volatile("" : : "r"(pixels.data()) : "memory");
+        const auto t0 = clock::now();
+        const auto scores = model::predict(std::span<const float, model::input_size>(pixels.data(), model::input_size));
+        const auto t1 = clock::now();
+        sink += scores[0];
+        micros[r] = std::chrono::duration<double, std::micro>(t1 - t0).count();
+    }
+    std::sort(micros.begin(), micros.end());
+    const double median = runs % 2 ? micros[runs / 2] : (micros[runs / 2 - 1] + micros[runs / 2]) / 2;
+    std::printf("latency: median %.2f us per image over %zu runs (min %.2f, max %.2f)%s\n", median, runs, micros.front(),
+                micros.back(), sink == sink ? "" : " (NaN scores)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s IMAGE.pgm|IMAGE.png|-\n", argv[0]);
+    // --repeat N: also time N inferences of the image and print the median per image.
+    long repeat = 0;
+    const char* image = nullptr;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--repeat" && i + 1 < argc) {
+            char* end = nullptr;
+            repeat = std::strtol(argv[++i], &end, 10);
+            if (*end != '\0' || repeat < 1 || repeat > 100000000) repeat = -1;
+        } else if (!image) image = argv[i];
+        else image = nullptr, repeat = -1;
+    }
+    if (!image || repeat < 0) {
+        std::fprintf(stderr, "usage: %s [--repeat N] IMAGE.pgm|IMAGE.png|-\n", argv[0]);
         return 2;
     }
+    argv[1] = const_cast<char*>(image);  // the messages below name the image as argv[1]
     const auto bytes = read_all(argv[1]);
     if (bytes.empty()) {
         std::fprintf(stderr, "%s: cannot read the image\n", argv[1]);
@@ -126,5 +164,6 @@ int main(int argc, char** argv) {
     auto name = [](std::size_t i) { return model::output_size == 10 ? std::string(fashion_names[i]) : std::to_string(i); };
     std::printf("class %zu (%s)\n", best, name(best).c_str());
     for (std::size_t i = 0; i < model::output_size; ++i) std::printf("  %-12s %.4f\n", name(i).c_str(), probability[i]);
+    if (repeat > 0) print_latency(pixels, static_cast<std::size_t>(repeat));
     return 0;
 }

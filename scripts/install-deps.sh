@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything typenet needs from Debian packages (run as root).
-# Usage: scripts/install-deps.sh [--bench]
-#   --bench  also installs the peers used by bench/ (libtorch, dlib).
+# Usage: scripts/install-deps.sh [--bench] [--onnx-fixtures]
+#   --bench          also installs the peers used by bench/ (libtorch, dlib).
+#   --onnx-fixtures  also installs PyTorch and python3-onnx (about 174 MB), needed
+#                    only to regenerate tests/onnx/ with scripts/make_onnx_fixtures.py;
+#                    the generated fixtures are committed, so CI does not need them.
 set -euo pipefail
 
 packages=(
@@ -9,10 +12,15 @@ packages=(
   xtl-dev libxsimd-dev xtensor-dev libboost-dev catch2
   zlib1g-dev libcli11-dev libstb-dev
   dataset-fashion-mnist
+  libonnx-dev libprotobuf-dev  # ONNX import (typenet::onnx), its test and tool; generated headers, no protoc needed
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(libtorch-dev libdlib-dev libopenblas-dev)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=(libtorch-dev libdlib-dev libopenblas-dev) ;;
+    --onnx-fixtures) packages+=(python3-torch python3-onnx) ;;
+    *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,369 @@
+// ONNX import: models exported by PyTorch (scripts/make_onnx_fixtures.py, files in
+// tests/onnx/) give PyTorch's outputs; a declared type that differs, a corrupt or
+// truncated file, or an unsupported op gives an onnx_error that names the problem
+// and leaves the model unchanged; the declaration tool prints the matching type.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cstddef>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <typenet/core/type_name.hpp>
+#include <typenet/io/onnx.hpp>
+
+#include "support.hpp"
+
+namespace tn = typenet;
+
+namespace {
+
+const std::filesystem::path fixtures = TYPENET_ONNX_FIXTURES;
+
+// The types onnx_declaration prints for the fixtures (checked below).
+using mlp_t = tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::tanh_act, tn::dense<10>, tn::sigmoid>;
+using lenet_t = tn::sequential<tn::input<1, 28, 28>, tn::conv2d<6, 5, 1, 2>, tn::relu, tn::max_pool<2>, tn::conv2d<16, 5>,
+                               tn::tanh_act, tn::avg_pool<2>, tn::flatten, tn::dense<32>, tn::sigmoid, tn::dense<10>,
+                               tn::softmax>;
+using small_cnn_t = tn::sequential<tn::input<1, 12, 12>, tn::conv2d<4, 3, 2, 1>, tn::relu, tn::max_pool<2, 1>, tn::flatten,
+                                   tn::dense<3>>;
+using tiny_t = tn::sequential<tn::input<8>, tn::dense<4>, tn::relu, tn::dense<3>>;
+
+/// Inputs and PyTorch's outputs (float32, and float64 from the same weights) of a fixture.
+struct reference {
+    std::size_t samples = 0, inputs = 0, outputs = 0;
+    std::vector<std::vector<double>> x, y32, y64;
+};
+
+reference read_reference(const std::string& name) {
+    std::ifstream in(fixtures / (name + ".ref"));
+    REQUIRE(in);
+    std::string magic;
+    int version = 0;
+    reference r;
+    in >> magic >> version >> r.samples >> r.inputs >> r.outputs;
+    REQUIRE(magic == "typenet-onnx-reference");
+    auto rows = [&](std::size_t width) {
+        std::vector<std::vector<double>> v(r.samples, std::vector<double>(width));
+        for (auto& row : v)
+            for (auto& value : row) in >> value;
+        return v;
+    };
+    r.x = rows(r.inputs);
+    r.y32 = rows(r.outputs);
+    r.y64 = rows(r.outputs);
+    REQUIRE(in);
+    return r;
+}
+
+/// Largest |a - b| / |b| over the outputs (each output on its own, no absolute floor).
+template <class Y>
+double max_relative_error(const Y& got, const std::vector<double>& want) {
+    if (want.size() != got.size()) return HUGE_VAL;
+    double worst = 0;
+    for (std::size_t i = 0; i < got.size(); ++i)
+        worst = std::max(worst, std::abs(static_cast<double>(got[i]) - want[i]) / std::max(std::abs(want[i]), 1e-300));
+    return worst;
+}
+
+template <class Arch>
+void check_against_pytorch(const std::string& name) {
+    const auto ref = read_reference(name);
+    REQUIRE(ref.inputs == Arch::input_size);
+    REQUIRE(ref.outputs == Arch::output_size);
+    const auto m32 = tn::load_onnx<Arch>(fixtures / (name + ".onnx"));
+    const auto m64 = tn::load_onnx<Arch, double>(fixtures / (name + ".onnx"));
+    for (std::size_t s = 0; s < ref.samples; ++s) {
+        // The inputs are float32 values (printed with 9 digits): round to float, then widen.
+        std::vector<float> x32(ref.x[s].begin(), ref.x[s].end());
+        const std::vector<double> x64(x32.begin(), x32.end());
+        const auto y32 = m32.predict(x32);
+        const auto y64 = m64.predict(x64);
+        if (std::getenv("TYPENET_ONNX_PRINT_ERRORS"))
+            std::printf("%s sample %zu: largest relative error float %.3g, double %.3g\n", name.c_str(), s,
+                        max_relative_error(y32, ref.y32[s]), max_relative_error(y64, ref.y64[s]));
+        INFO(name << " sample " << s);
+        CHECK(max_relative_error(y32, ref.y32[s]) <= 1e-5);
+        // Same weights and inputs, in double on both sides: only rounding differs.
+        CHECK(max_relative_error(y64, ref.y64[s]) <= 1e-12);
+    }
+}
+
+std::vector<unsigned char> read_bytes(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    REQUIRE(in);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+onnx::ModelProto parse(const std::string& name) {
+    const auto bytes = read_bytes(fixtures / (name + ".onnx"));
+    onnx::ModelProto m;
+    REQUIRE(m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+    return m;
+}
+
+std::vector<unsigned char> serialize(const onnx::ModelProto& m) {
+    const std::string s = m.SerializeAsString();
+    return {s.begin(), s.end()};
+}
+
+/// The message of the onnx_error that importing bytes into a model<Arch> throws ("" when none is thrown).
+template <class Arch>
+std::string import_error(const std::vector<unsigned char>& bytes, const std::string& where = "edited.onnx") {
+    tn::model<Arch> m(7);
+    const tn::model<Arch> before = m;
+    try {
+        tn::import_onnx(m, bytes, where);
+    } catch (const tn::onnx_error& e) {
+        CHECK(m == before);  // nothing changed
+        return e.what();
+    }
+    return "";
+}
+
+template <class Arch>
+std::string import_error(const std::filesystem::path& path) {
+    tn::model<Arch> m(7);
+    const tn::model<Arch> before = m;
+    try {
+        tn::import_onnx(m, path);
+    } catch (const tn::onnx_error& e) {
+        CHECK(m == before);
+        return e.what();
+    }
+    return "";
+}
+
+onnx::AttributeProto& attribute(onnx::NodeProto& node, const std::string& name) {
+    for (auto& a : *node.mutable_attribute())
+        if (a.name() == name) return a;
+    FAIL("no attribute " << name);
+    throw;
+}
+
+std::string without_namespace(std::string s) {
+    for (auto p = s.find("typenet::"); p != std::string::npos; p = s.find("typenet::")) s.erase(p, 9);
+    return s;
+}
+
+}  // namespace
+
+using Catch::Matchers::Contains;
+
+TEST_CASE("ONNX models exported by PyTorch give PyTorch's outputs", "[onnx]") {
+    check_against_pytorch<mlp_t>("mlp");          // Gemm (transB), MatMul+Add, relu, tanh, sigmoid
+    check_against_pytorch<lenet_t>("lenet");      // Conv (padded), max/avg pooling, Flatten, softmax
+    check_against_pytorch<small_cnn_t>("small_cnn");  // strided Conv, pool stride 1, Reshape, Dropout
+    check_against_pytorch<tiny_t>("tiny_mlp");
+}
+
+TEST_CASE("ONNX weights stored as float_data import like raw_data", "[onnx]") {
+    auto proto = parse("lenet");
+    for (auto& t : *proto.mutable_graph()->mutable_initializer()) {
+        const std::string raw = t.raw_data();
+        std::vector<float> v(raw.size() / sizeof(float));
+        std::memcpy(v.data(), raw.data(), raw.size());
+        t.clear_raw_data();
+        for (float f : v) t.add_float_data(f);
+    }
+    tn::model<lenet_t> from_floats(1), from_raw(2);
+    tn::import_onnx(from_floats, serialize(proto));
+    tn::import_onnx(from_raw, fixtures / "lenet.onnx");
+    CHECK(from_floats == from_raw);
+}
+
+TEST_CASE("ONNX variants of the same layers import the same parameters", "[onnx]") {
+    SECTION("the bias as the first operand of the Add after MatMul") {
+        auto proto = parse("mlp");
+        for (auto& n : *proto.mutable_graph()->mutable_node())
+            if (n.op_type() == "Add") {
+                const std::string a = n.input(0), b = n.input(1);
+                n.set_input(0, b);
+                n.set_input(1, a);
+            }
+        tn::model<mlp_t> swapped(1), original(2);
+        tn::import_onnx(swapped, serialize(proto));
+        tn::import_onnx(original, fixtures / "mlp.onnx");
+        CHECK(swapped == original);
+    }
+    SECTION("Gemm with transB = 0 and its weight stored [in][out]") {
+        auto proto = parse("tiny_mlp");
+        for (auto& n : *proto.mutable_graph()->mutable_node())
+            if (n.op_type() == "Gemm") attribute(n, "transB").set_i(0);
+        for (auto& t : *proto.mutable_graph()->mutable_initializer()) {
+            if (t.dims_size() != 2) continue;
+            const auto rows = static_cast<std::size_t>(t.dims(0)), cols = static_cast<std::size_t>(t.dims(1));
+            std::vector<float> w(rows * cols), wt(rows * cols);
+            std::memcpy(w.data(), t.raw_data().data(), w.size() * sizeof(float));
+            for (std::size_t r = 0; r < rows; ++r)
+                for (std::size_t c = 0; c < cols; ++c) wt[c * rows + r] = w[r * cols + c];
+            t.set_raw_data(std::string(reinterpret_cast<const char*>(wt.data()), wt.size() * sizeof(float)));
+            t.set_dims(0, static_cast<std::int64_t>(cols));
+            t.set_dims(1, static_cast<std::int64_t>(rows));
+        }
+        tn::model<tiny_t> untransposed(1), original(2);
+        tn::import_onnx(untransposed, serialize(proto));
+        tn::import_onnx(original, fixtures / "tiny_mlp.onnx");
+        CHECK(untransposed == original);
+    }
+}
+
+TEST_CASE("the ONNX declaration names the matching typenet type", "[onnx]") {
+    CHECK(without_namespace(tn::onnx_declaration(fixtures / "mlp.onnx")) == "using imported = " + tn::type_name<mlp_t>() + ";");
+    CHECK(without_namespace(tn::onnx_declaration(fixtures / "lenet.onnx", "lenet")) == "using lenet = " + tn::type_name<lenet_t>() + ";");
+    CHECK(without_namespace(tn::onnx_declaration(fixtures / "small_cnn.onnx")) ==
+          "using imported = " + tn::type_name<small_cnn_t>() + ";");
+    CHECK(tn::onnx_declaration(fixtures / "tiny_mlp.onnx", "tiny") ==
+          "using tiny = typenet::sequential<typenet::input<8>, typenet::dense<4>, typenet::relu, typenet::dense<3>>;");
+}
+
+TEST_CASE("a declared type that differs from the ONNX graph names the node and both shapes", "[onnx]") {
+    const auto lenet = fixtures / "lenet.onnx";
+    const auto mlp = fixtures / "mlp.onnx";
+    // conv without the padding PyTorch used
+    using unpadded = tn::sequential<tn::input<1, 28, 28>, tn::conv2d<6, 5>, tn::relu, tn::max_pool<2>, tn::conv2d<16, 5>,
+                                    tn::tanh_act, tn::avg_pool<2>, tn::flatten, tn::dense<32>, tn::sigmoid, tn::dense<10>>;
+    std::string e = import_error<unpadded>(lenet);
+    CHECK_THAT(e, Contains("lenet.onnx: node '/0/Conv' (Conv) does not match the declared type: expected layer 0 "
+                           "conv2d<6, 5, 1, 0> [1, 28, 28] -> [6, 24, 24], found conv2d<6, 5, 1, 2> [1, 28, 28] -> [6, 28, 28]"));
+    // relu where the graph has Tanh
+    using relu_not_tanh = tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::relu, tn::dense<10>, tn::sigmoid>;
+    CHECK_THAT(import_error<relu_not_tanh>(mlp),
+               Contains("node '/3/Tanh' (Tanh) does not match the declared type: expected layer 3 relu [16] -> [16], found "
+                        "tanh_act [16] -> [16]"));
+    // a different width, found at the MatMul+Add pair
+    using wider = tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::tanh_act, tn::dense<12>, tn::sigmoid>;
+    CHECK_THAT(import_error<wider>(mlp), Contains("node '/4/MatMul' (MatMul+Add) does not match the declared type: expected "
+                                                  "layer 4 dense<12> [16] -> [12], found dense<10> [16] -> [10]"));
+    // another input shape
+    using image_input = tn::sequential<tn::input<1, 28, 28>, tn::flatten, tn::dense<32>>;
+    CHECK_THAT(import_error<image_input>(mlp),
+               Contains("input 'input': the declared type expects [1, 28, 28], the graph's input is [784]"));
+    // the declared type ends early / goes on
+    using shorter = tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::tanh_act, tn::dense<10>>;
+    CHECK_THAT(import_error<shorter>(mlp), Contains("node '/5/Sigmoid' (Sigmoid) is sigmoid [10] -> [10] but the declared "
+                                                    "type ends after its layer 4"));
+    using longer = tn::sequential<tn::input<8>, tn::dense<4>, tn::relu, tn::dense<3>, tn::softmax>;
+    CHECK_THAT(import_error<longer>(fixtures / "tiny_mlp.onnx"),
+               Contains("the graph ends after node '/2/Gemm' (Gemm); the declared type continues with layer 3 softmax [3] -> [3]"));
+    // max pooling declared where the graph averages
+    using max_not_avg = tn::sequential<tn::input<1, 28, 28>, tn::conv2d<6, 5, 1, 2>, tn::relu, tn::max_pool<2>, tn::conv2d<16, 5>,
+                                       tn::tanh_act, tn::max_pool<2>, tn::flatten, tn::dense<32>, tn::sigmoid, tn::dense<10>,
+                                       tn::softmax>;
+    CHECK_THAT(import_error<max_not_avg>(lenet), Contains("node '/5/AveragePool' (AveragePool) does not match the declared type: "
+                                                          "expected layer 5 max_pool<2, 2> [16, 10, 10] -> [16, 5, 5], found "
+                                                          "avg_pool<2, 2> [16, 10, 10] -> [16, 5, 5]"));
+}
+
+TEST_CASE("a missing, empty, corrupt or truncated ONNX file is an onnx_error that says so", "[onnx]") {
+    test_support::temporary_directory dir;
+    CHECK_THAT(import_error<tiny_t>(dir / "missing.onnx"), Contains("missing.onnx: cannot open"));
+    { std::ofstream(dir / "empty.onnx"); }
+    CHECK_THAT(import_error<tiny_t>(dir / "empty.onnx"), Contains("empty.onnx: empty; not an ONNX model"));
+    { std::ofstream(dir / "text.onnx") << "this is not a protobuf file at all\n"; }
+    CHECK_THAT(import_error<tiny_t>(dir / "text.onnx"), Contains("text.onnx: not a valid ONNX model"));
+
+    // Every truncation of a small model fails with an onnx_error (never succeeds, never crashes).
+    const auto bytes = read_bytes(fixtures / "tiny_mlp.onnx");
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+        INFO("truncated to " << n << " of " << bytes.size() << " bytes");
+        CHECK_FALSE(import_error<tiny_t>(std::vector<unsigned char>(bytes.begin(), bytes.begin() + n)).empty());
+    }
+    // A truncated LeNet, cut inside its weights.
+    const auto lenet = read_bytes(fixtures / "lenet.onnx");
+    CHECK_THAT(import_error<lenet_t>(std::vector<unsigned char>(lenet.begin(), lenet.begin() + lenet.size() / 2), "cut.onnx"),
+               Contains("cut.onnx: not a valid ONNX model (the protobuf data is corrupt or truncated)"));
+
+    // Every single-byte corruption either imports (e.g. a changed weight) or is an onnx_error.
+    std::size_t refused = 0;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        auto corrupt = bytes;
+        corrupt[i] ^= 0xA5;
+        tn::model<tiny_t> m(3);
+        try {
+            tn::import_onnx(m, corrupt, "flipped.onnx");
+        } catch (const tn::onnx_error&) {
+            ++refused;
+        }
+    }
+    CHECK(refused > bytes.size() / 4);
+}
+
+TEST_CASE("an unsupported op or attribute is an onnx_error naming the node", "[onnx]") {
+    CHECK_THAT(import_error<tiny_t>(fixtures / "leaky.onnx"),
+               Contains("leaky.onnx: node '/1/LeakyRelu' (LeakyRelu): op type LeakyRelu is not supported"));
+
+    auto conv_group = parse("lenet");
+    attribute(*conv_group.mutable_graph()->mutable_node(0), "group").set_i(2);
+    CHECK_THAT(import_error<lenet_t>(serialize(conv_group)), Contains("node '/0/Conv' (Conv): group = 2; typenet supports 1"));
+
+    auto dilated = parse("lenet");
+    attribute(*dilated.mutable_graph()->mutable_node(3), "dilations").set_ints(0, 2);
+    CHECK_THAT(import_error<lenet_t>(serialize(dilated)), Contains("node '/3/Conv' (Conv): dilations [2, 1]"));
+
+    auto asymmetric = parse("lenet");
+    attribute(*asymmetric.mutable_graph()->mutable_node(0), "pads").set_ints(3, 1);
+    CHECK_THAT(import_error<lenet_t>(serialize(asymmetric)), Contains("node '/0/Conv' (Conv): pads [2, 2, 2, 1]"));
+
+    auto scaled = parse("tiny_mlp");
+    attribute(*scaled.mutable_graph()->mutable_node(0), "alpha").set_f(2.0f);
+    CHECK_THAT(import_error<tiny_t>(serialize(scaled)), Contains("node '/0/Gemm' (Gemm): alpha = 2"));
+
+    auto ceil = parse("lenet");
+    attribute(*ceil.mutable_graph()->mutable_node(2), "ceil_mode").set_i(1);
+    CHECK_THAT(import_error<lenet_t>(serialize(ceil)), Contains("node '/2/MaxPool' (MaxPool): ceil_mode = 1 is not supported"));
+
+    auto doubles = parse("tiny_mlp");
+    doubles.mutable_graph()->mutable_initializer(0)->set_data_type(onnx::TensorProto::DOUBLE);
+    CHECK_THAT(import_error<tiny_t>(serialize(doubles)),
+               Contains("node '/0/Gemm' (Gemm): tensor '0.weight' has element type 11; typenet imports float (1) weights"));
+
+    auto short_weights = parse("tiny_mlp");
+    auto* raw = short_weights.mutable_graph()->mutable_initializer(0)->mutable_raw_data();
+    raw->resize(raw->size() - 4);
+    CHECK_THAT(import_error<tiny_t>(serialize(short_weights)),
+               Contains("node '/0/Gemm' (Gemm): tensor '0.weight' holds 124 bytes for 32 floats"));
+
+    // A Constant feeding a node, edited: PyTorch's zero Pad before AveragePool made to pad, a Reshape made to split.
+    const auto set_constant = [](onnx::ModelProto& proto, const std::string& output, const std::vector<std::int64_t>& v) {
+        for (auto& n : *proto.mutable_graph()->mutable_node())
+            if (n.op_type() == "Constant" && n.output(0) == output) {
+                auto* t = attribute(n, "value").mutable_t();
+                t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(std::int64_t)));
+                t->set_dims(0, static_cast<std::int64_t>(v.size()));
+            }
+    };
+    auto padding = parse("lenet");
+    set_constant(padding, "/5/Constant_output_0", {0, 0, 1, 1, 0, 0, 1, 1});
+    CHECK_THAT(import_error<lenet_t>(serialize(padding)),
+               Contains("node '/5/Pad' (Pad): padding [0, 0, 1, 1, 0, 0, 1, 1] is not supported"));
+    auto split = parse("small_cnn");
+    set_constant(split, "/4/Constant_output_0", {-1, 50});
+    CHECK_THAT(import_error<small_cnn_t>(serialize(split)),
+               Contains("node '/4/Reshape' (Reshape): reshape to [-1, 50] of [4, 5, 5]; typenet supports only flattening to [N, -1]"));
+
+    auto branching = parse("tiny_mlp");  // the input also feeds a second node: not a chain
+    auto* extra = branching.mutable_graph()->add_node();
+    extra->set_name("side");
+    extra->set_op_type("Relu");
+    extra->add_input("input");
+    extra->add_output("side_out");
+    CHECK_THAT(import_error<tiny_t>(serialize(branching)),
+               Contains("tensor 'input' feeds 2 nodes ('/0/Gemm' (Gemm), 'side' (Relu)); typenet imports sequential graphs only"));
+
+    auto no_flatten = parse("lenet");  // Gemm straight after the pooling
+    auto& nodes = *no_flatten.mutable_graph()->mutable_node();
+    for (auto& n : nodes)
+        if (n.op_type() == "Gemm" && n.input(0) == "/6/Flatten_output_0") n.set_input(0, "/5/AveragePool_output_0");
+    for (int i = 0; i < nodes.size(); ++i)
+        if (nodes[i].op_type() == "Flatten") nodes.DeleteSubrange(i, 1);
+    CHECK_THAT(import_error<lenet_t>(serialize(no_flatten)),
+               Contains("node '/7/Gemm' (Gemm): needs a flat input but receives [16, 5, 5] (no Flatten before it?)"));
+}
