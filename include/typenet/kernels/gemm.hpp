@@ -52,8 +52,10 @@ namespace detail {
 // When B is a fixed-size array the compiler can see (the stack scratch of a batch-1
 // predict), g++ notes that an absurdly large K would run past it and "invokes
 // undefined behavior"; K is bounded by the layer's sizes, so the note is noise.
+#if defined(__GNUC__) && !defined(__clang__)  // clang has no such warning, and warns about the unknown group
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
 
 // Register block: MR rows, NV vectors of W lanes (V = simd) or NV scalars (V = T).
 template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class TB, class T,
@@ -98,7 +100,9 @@ inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_
     }
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 // All rows [0, M) for the columns [j0, j0 + NV*W): full MR blocks, then one tail block.
 template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class TB, class T,
