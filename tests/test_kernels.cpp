@@ -103,11 +103,23 @@ TEST_CASE("gemm applies its epilogue to every element exactly once", "[kernels]"
 }
 
 TEST_CASE("transpose", "[kernels]") {
-    const auto a = random_values<float>(37 * 19, 3);
-    std::vector<float> t(19 * 37);
-    kernels::transpose<37, 19>(a.data(), t.data());
-    for (std::size_t i = 0; i < 37; ++i)
-        for (std::size_t j = 0; j < 19; ++j) REQUIRE(t[j * 37 + i] == a[i * 19 + j]);
+    // Register blocks, column edges, row edges, both, none; float and double.
+    auto check = [](auto rows, auto columns, auto value) {
+        constexpr std::size_t M = decltype(rows)::value, N = decltype(columns)::value;
+        using T = decltype(value);
+        const auto a = random_values<T>(M * N, 3);
+        std::vector<T> t(N * M);
+        kernels::transpose<M, N>(a.data(), t.data());
+        for (std::size_t i = 0; i < M; ++i)
+            for (std::size_t j = 0; j < N; ++j) REQUIRE(t[j * M + i] == a[i * N + j]);
+    };
+    using std::integral_constant;
+    check(integral_constant<std::size_t, 37>{}, integral_constant<std::size_t, 19>{}, 0.0f);
+    check(integral_constant<std::size_t, 25>{}, integral_constant<std::size_t, 576>{}, 0.0f);
+    check(integral_constant<std::size_t, 16>{}, integral_constant<std::size_t, 150>{}, 0.0f);
+    check(integral_constant<std::size_t, 8>{}, integral_constant<std::size_t, 8>{}, 0.0f);
+    check(integral_constant<std::size_t, 3>{}, integral_constant<std::size_t, 5>{}, 0.0f);
+    check(integral_constant<std::size_t, 37>{}, integral_constant<std::size_t, 19>{}, 0.0);
 }
 
 TEST_CASE("bfloat16 rounds to nearest, ties to even, and keeps NaN and infinities", "[kernels][bfloat16]") {
