@@ -44,6 +44,26 @@ struct channel_bias_activation_epilogue {
     }
 };
 
+/// dz = act'(y) * dz over one feature map of N positions; returns the sum of the new dz.
+template <std::size_t N, class Act, class T>
+T activation_gradient_sum(const T* y, T* dz) {
+    using V = kernels::simd<T>;
+    constexpr std::size_t W = V::size;
+    constexpr std::size_t vector_end = N - N % W;
+    V sums(T(0));
+    for (std::size_t n = 0; n < vector_end; n += W) {
+        const V g = Act::backward_lane(kernels::load_lane<V>(y + n), kernels::load_lane<V>(dz + n));
+        kernels::store_lane(dz + n, g);
+        sums += g;
+    }
+    T sum = xsimd::hadd(sums);
+    for (std::size_t r = 0; r < N % W; ++r) {
+        dz[vector_end + r] = Act::backward_lane(y[vector_end + r], dz[vector_end + r]);
+        sum += dz[vector_end + r];
+    }
+    return sum;
+}
+
 template <class In>
 struct image_dims {
     static constexpr std::size_t c = 1, h = 1, w = 1;
@@ -124,15 +144,9 @@ struct conv2d_stage : stage_defaults {
         for (std::size_t b = 0; b < batch; ++b) {
             T* dz = d_out + b * output_shape::size;
             const T* y = out + b * output_shape::size;
-            // dZ = act'(Y) * dY in place; db[f] += sum over positions.
-            for (std::size_t f = 0; f < F; ++f) {
-                T sum = 0;
-                for (std::size_t n = 0; n < N; ++n) {
-                    dz[f * N + n] = Act::backward_lane(y[f * N + n], dz[f * N + n]);
-                    sum += dz[f * N + n];
-                }
-                d_b[f] += sum;
-            }
+            // dZ = act'(Y) * dY in place; db[f] += sum over positions (in vector lanes,
+            // then across them: this pass touches every output value once).
+            for (std::size_t f = 0; f < F; ++f) d_b[f] += detail::activation_gradient_sum<N, Act>(y + f * N, dz + f * N);
             // patches = columns^T: the columns routine copies whole rows, and the
             // blocked transpose is cheaper than gathering patch by patch.
             geometry::columns(in + b * In::size, d_cols);
