@@ -107,6 +107,22 @@ TEST_CASE("pooling forward matches the definition", "[conv]") {
     CHECK(overlap.predict(z) == std::array<double, 4>{9, 9, 8, 7});
 }
 
+TEST_CASE("max_pool backward sends a tied window's gradient to its first maximum", "[conv]") {
+    // What relu's zeros produce: every window tied. 2 x 2 windows and 3 x 3 / stride 2 both.
+    using two = max_pool<2>::stage<shape<1, 3, 5>, 0, 0>;
+    std::vector<float> x(15, 0.0f), y(2), g{1.0f, 2.0f}, dx(15, -1.0f);
+    two::forward(static_cast<const float*>(nullptr), x.data(), y.data(), 1, static_cast<float*>(nullptr));
+    two::backward(static_cast<const float*>(nullptr), x.data(), y.data(), g.data(), dx.data(),
+                  static_cast<float*>(nullptr), 1, static_cast<float*>(nullptr));
+    CHECK(dx == std::vector<float>{1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+    using three = max_pool<3, 2>::stage<shape<1, 3, 5>, 0, 0>;
+    std::fill(dx.begin(), dx.end(), -1.0f);
+    three::forward(static_cast<const float*>(nullptr), x.data(), y.data(), 1, static_cast<float*>(nullptr));
+    three::backward(static_cast<const float*>(nullptr), x.data(), y.data(), g.data(), dx.data(),
+                    static_cast<float*>(nullptr), 1, static_cast<float*>(nullptr));
+    CHECK(dx == std::vector<float>{1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+}
+
 TEST_CASE("conv2d passes the gradient check (stride, padding)", "[conv][gradient]") {
     check_gradients<sequential<input<2, 6, 6>, conv2d<3, 3>, flatten, dense<3>>>(2, 10);
     check_gradients<sequential<input<2, 7, 7>, conv2d<3, 3, 2, 0>, flatten, dense<3>>>(2, 11);
@@ -116,6 +132,8 @@ TEST_CASE("conv2d passes the gradient check (stride, padding)", "[conv][gradient
 
 TEST_CASE("pooling passes the gradient check", "[conv][gradient]") {
     check_gradients<sequential<input<2, 6, 6>, conv2d<3, 3>, max_pool<2>, flatten, dense<3>>>(2, 20);
+    // Odd maps (7 x 5): the 2 x 2 path leaves a last row and column uncovered.
+    check_gradients<sequential<input<2, 8, 6>, conv2d<3, 2>, max_pool<2>, flatten, dense<3>>>(2, 24);
     check_gradients<sequential<input<2, 7, 7>, conv2d<2, 2>, max_pool<3, 2>, flatten, dense<3>>>(2, 21);
     check_gradients<sequential<input<2, 6, 6>, avg_pool<2>, flatten, dense<3>>>(2, 22);
     check_gradients<sequential<input<1, 7, 7>, avg_pool<3, 2>, flatten, dense<3>>>(2, 23);

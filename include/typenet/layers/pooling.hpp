@@ -47,6 +47,28 @@ struct pool_stage : stage_defaults {
 
     template <class T>
     static void forward(const T*, const T* in, T* out, std::size_t batch, T*) {
+        if constexpr (K == 2 && S == 2) {
+            // The common 2 x 2 window, written as plain row arithmetic so that g++
+            // vectorises it (the general loop below it does not).
+            for (std::size_t m = 0; m < batch * C; ++m)
+                for (std::size_t oy = 0; oy < OH; ++oy) {
+                    const T* r0 = in + m * H * W + 2 * oy * W;
+                    const T* r1 = r0 + W;
+                    T* y = out + m * OH * OW + oy * OW;
+                    for (std::size_t ox = 0; ox < OW; ++ox) {
+                        const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+                        if constexpr (IsMax) {
+                            // Ties keep the earlier position, as the general loop and backward expect.
+                            const T top = a >= b ? a : b;
+                            const T bottom = c >= d ? c : d;
+                            y[ox] = top >= bottom ? top : bottom;
+                        } else {
+                            y[ox] = (a + b + c + d) * T(0.25);
+                        }
+                    }
+                }
+            return;
+        }
         for (std::size_t m = 0; m < batch * C; ++m) {
             const T* x = in + m * H * W;
             T* y = out + m * OH * OW;
@@ -68,6 +90,39 @@ struct pool_stage : stage_defaults {
     template <class T>
     static void backward(const T*, const T* in, const T* out, T* d_out, T* d_in, T*, std::size_t batch, T*) {
         if (d_in == nullptr) return;
+        if constexpr (IsMax && K == 2 && S == 2) {
+            // 2 x 2 windows do not overlap: every covered input position is written
+            // exactly once (the gradient at the window's first maximum, zero at the
+            // other three), so there is no zeroing pass and no read-modify-write.
+            for (std::size_t m = 0; m < batch * C; ++m) {
+                const T* x = in + m * H * W;
+                T* dx = d_in + m * H * W;
+                if constexpr (H % 2 == 1)
+                    for (std::size_t j = 0; j < W; ++j) dx[(H - 1) * W + j] = T(0);
+                for (std::size_t oy = 0; oy < OH; ++oy) {
+                    const T* r0 = x + 2 * oy * W;
+                    const T* r1 = r0 + W;
+                    T* d0 = dx + 2 * oy * W;
+                    T* d1 = d0 + W;
+                    const T* y = out + m * OH * OW + oy * OW;
+                    const T* g = d_out + m * OH * OW + oy * OW;
+                    for (std::size_t ox = 0; ox < OW; ++ox) {
+                        const T top = y[ox];
+                        const bool at_a = !(r0[2 * ox + 1] == top || r1[2 * ox] == top || r1[2 * ox + 1] == top) ||
+                                          r0[2 * ox] == top;
+                        const bool at_b = !at_a && r0[2 * ox + 1] == top;
+                        const bool at_c = !at_a && !at_b && r1[2 * ox] == top;
+                        const bool at_d = !at_a && !at_b && !at_c;
+                        d0[2 * ox] = at_a ? g[ox] : T(0);
+                        d0[2 * ox + 1] = at_b ? g[ox] : T(0);
+                        d1[2 * ox] = at_c ? g[ox] : T(0);
+                        d1[2 * ox + 1] = at_d ? g[ox] : T(0);
+                    }
+                    if constexpr (W % 2 == 1) d0[W - 1] = d1[W - 1] = T(0);
+                }
+            }
+            return;
+        }
         for (std::size_t i = 0; i < batch * C * H * W; ++i) d_in[i] = T(0);
         for (std::size_t m = 0; m < batch * C; ++m) {
             const T* x = in + m * H * W;
