@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ccache pkg-config
   xtl-dev libxsimd-dev xtensor-dev libboost-dev catch2
   zlib1g-dev libcli11-dev libstb-dev
+  clang-14 libclang-rt-14-dev  # fuzzing (scripts/fuzz.sh): libFuzzer ships with clang's runtime
   dataset-fashion-mnist
 )
 if [[ "${1:-}" == "--bench" ]]; then
