@@ -491,4 +491,11 @@ TEST_CASE("a checkpoint that is corrupted or of another run is refused and chang
     CHECK_THROWS_WITH(fit(trained, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.1},
                           fit_options{.progress = false, .resume = true}),
                       Catch::Contains("need a checkpoint_path"));
+    other = options;
+    other.checkpoint_path = dir / "missing" / "run.tnc";
+    other.resume = false;
+    const model<checkpoint_net, float> before = trained;
+    CHECK_THROWS_WITH(fit(trained, d, softmax_cross_entropy{}, checkpoint_optimizer, other),
+                      Catch::Contains("does not exist"));
+    CHECK(same_bytes(trained.parameters(), before.parameters()));
 }

@@ -72,6 +72,14 @@ inline void validate_fit_options(const fit_options& o) {
         throw std::invalid_argument("fit: validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
     if (o.checkpoint_path.empty() && (o.resume || o.checkpoint_every_batches > 0))
         throw std::invalid_argument("fit: resume and checkpoint_every_batches need a checkpoint_path");
+    if (!o.checkpoint_path.empty()) {
+        // Checked now rather than at the first checkpoint, when the model would already have changed.
+        const std::filesystem::path dir =
+            o.checkpoint_path.has_parent_path() ? o.checkpoint_path.parent_path() : std::filesystem::path(".");
+        std::error_code ec;
+        if (!std::filesystem::is_directory(dir, ec))
+            throw std::invalid_argument("fit: the directory of checkpoint_path, " + dir.string() + ", does not exist");
+    }
 }
 }  // namespace detail
 
