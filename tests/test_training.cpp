@@ -9,7 +9,18 @@
 #include <sstream>
 #include <vector>
 
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <typenet/typenet.hpp>
+
+#include "support.hpp"
 
 using namespace typenet;
 
@@ -297,4 +308,194 @@ TEST_CASE("thread_team runs every member and splits ranges exactly", "[threads]"
         covered = e;
     }
     CHECK(covered == 101);
+}
+
+// --- crash-safe, resumable training (train/checkpoint.hpp) -------------------------
+
+namespace {
+
+using checkpoint_net = sequential<input<2>, dense<16>, relu, dense<3>>;
+
+labeled_data<float> checkpoint_blobs() { return data::gaussian_blobs<float>(3000, 3, 0.6, 11); }
+
+fit_options checkpoint_run(std::size_t threads) {
+    return fit_options{.epochs = 3, .batch_size = 16, .seed = 5, .validation_split = 0.1, .progress = false,
+                       .threads = threads,
+                       .schedule = learning_rate_schedule::step(1, 0.5)};
+}
+const sgd checkpoint_optimizer{.learning_rate = 0.05, .momentum = 0.9, .weight_decay = 1e-4};
+
+bool same_bytes(std::span<const float> a, std::span<const float> b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("training killed with SIGKILL mid-epoch resumes from its checkpoint to bit-identical weights",
+          "[training][checkpoint]") {
+    const std::size_t threads = GENERATE(1, 2);
+    INFO("threads = " << threads);
+    const auto d = checkpoint_blobs();
+
+    // The reference: the same run, never interrupted, no checkpoints.
+    model<checkpoint_net, float> reference(3);
+    const history expected = fit(reference, d, softmax_cross_entropy{}, checkpoint_optimizer, checkpoint_run(threads));
+
+    test_support::temporary_directory dir("typenet-checkpoint");
+    fit_options options = checkpoint_run(threads);
+    options.checkpoint_path = dir / "run.tnc";
+    options.checkpoint_every_batches = 3;
+    options.resume = true;
+
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // The child trains until it is killed; it must never get back into Catch.
+        try {
+            model<checkpoint_net, float> m(3);
+            fit(m, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
+        } catch (...) {
+            ::_exit(3);
+        }
+        ::_exit(0);
+    }
+    // Kill it once a checkpoint shows it in the middle of its second epoch.
+    checkpoint_info seen;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    bool killed = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+        try {
+            seen = read_checkpoint_info(options.checkpoint_path);
+            if (seen.epoch == 2 && seen.position > 0) {
+                ::kill(child, SIGKILL);
+                killed = true;
+                break;
+            }
+        } catch (const weights_error&) {
+            // Not written yet.
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if (!killed) ::kill(child, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(killed);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+
+    // The checkpoint that survived the kill is complete and mid-run (perhaps a few
+    // batches later than the one seen).
+    const checkpoint_info at_kill = read_checkpoint_info(options.checkpoint_path);
+    INFO("killed at epoch " << at_kill.epoch << ", position " << at_kill.position);
+    CHECK(at_kill.epoch <= 3);
+    CHECK(at_kill.completed_epochs == at_kill.epoch - 1);
+    CHECK(at_kill.optimizer_steps > 0);
+    // Nothing but the checkpoint in the directory: no temporary file survives a finished write.
+    // (One may survive the kill itself, mid-write; it must not be what we resume from.)
+
+    model<checkpoint_net, float> resumed(99);  // other initial weights: all must come from the checkpoint
+    const history h = fit(resumed, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
+    CHECK(same_bytes(resumed.parameters(), reference.parameters()));
+    REQUIRE(h.size() == expected.size());
+    for (std::size_t e = 0; e < h.size(); ++e) {
+        CHECK(h.epochs[e].loss == expected.epochs[e].loss);
+        CHECK(h.epochs[e].accuracy == expected.epochs[e].accuracy);
+        CHECK(h.epochs[e].validation_loss == expected.epochs[e].validation_loss);
+        CHECK(h.epochs[e].learning_rate == expected.epochs[e].learning_rate);
+    }
+    const checkpoint_info done = read_checkpoint_info(options.checkpoint_path);
+    CHECK(done.epoch == 4);
+    CHECK(done.position == 0);
+}
+
+TEST_CASE("resuming from an end-of-epoch checkpoint continues the run exactly", "[training][checkpoint]") {
+    const auto d = checkpoint_blobs();
+    model<checkpoint_net, float> reference(3);
+    fit(reference, d, softmax_cross_entropy{}, checkpoint_optimizer, checkpoint_run(1));
+
+    // A run that saves every epoch, stopped by hand after its first epoch: copy the
+    // checkpoint it had then, and resume from that copy.
+    test_support::temporary_directory dir("typenet-checkpoint");
+    fit_options options = checkpoint_run(1);
+    options.checkpoint_path = dir / "run.tnc";
+    model<checkpoint_net, float> first(3);
+    fit(first, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
+    CHECK(same_bytes(first.parameters(), reference.parameters()));  // checkpoints do not change the run
+    CHECK(read_checkpoint_info(options.checkpoint_path).epoch == 4);
+    // Nothing but the checkpoint remains in the directory.
+    CHECK(dir.entries() == std::vector<std::string>{"run.tnc"});
+
+    // A finished run resumed does nothing more.
+    options.resume = true;
+    model<checkpoint_net, float> again(7);
+    const history h = fit(again, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
+    CHECK(h.size() == 3);
+    CHECK(same_bytes(again.parameters(), reference.parameters()));
+
+    // Resume with no checkpoint yet: a fresh run.
+    options.checkpoint_path = dir / "fresh.tnc";
+    model<checkpoint_net, float> fresh(3);
+    fit(fresh, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
+    CHECK(same_bytes(fresh.parameters(), reference.parameters()));
+}
+
+TEST_CASE("a checkpoint that is corrupted or of another run is refused and changes nothing",
+          "[training][checkpoint]") {
+    const auto d = checkpoint_blobs();
+    test_support::temporary_directory dir("typenet-checkpoint");
+    fit_options options = checkpoint_run(1);
+    options.epochs = 1;
+    options.checkpoint_path = dir / "run.tnc";
+    model<checkpoint_net, float> trained(3);
+    fit(trained, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
+
+    std::ifstream in(options.checkpoint_path, std::ios::binary);
+    const std::vector<char> good((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    auto write = [&](const std::vector<char>& b) {
+        std::ofstream out(options.checkpoint_path, std::ios::binary | std::ios::trunc);
+        out.write(b.data(), static_cast<std::streamsize>(b.size()));
+    };
+    auto refused = [&](fit_options o, const std::string& message) {
+        model<checkpoint_net, float> m(8);
+        const model<checkpoint_net, float> before = m;
+        o.resume = true;
+        CHECK_THROWS_WITH(fit(m, d, softmax_cross_entropy{}, checkpoint_optimizer, o), Catch::Contains(message));
+        CHECK(same_bytes(m.parameters(), before.parameters()));
+    };
+
+    for (std::size_t at : {std::size_t{0}, std::size_t{20}, good.size() / 2, good.size() - 1}) {
+        auto bad = good;
+        bad[at] = static_cast<char>(bad[at] ^ 0x10);
+        write(bad);
+        INFO("flipped byte " << at);
+        refused(options, at == 0 ? "not a typenet checkpoint" : "checksum mismatch");
+    }
+    write(std::vector<char>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(good.size() / 3)));
+    refused(options, "checksum mismatch");
+
+    write(good);
+    fit_options other = options;
+    other.batch_size = 32;
+    refused(other, "batch_size = 16, this one has 32");
+    other = options;
+    other.threads = 2;
+    refused(other, "threads = 1, this one has 2");
+    other = options;
+    other.seed = 6;
+    refused(other, "seed = 5, this one has 6");
+    model<sequential<input<2>, dense<3>>, float> small(1);
+    CHECK_THROWS_WITH(fit(small, d, softmax_cross_entropy{}, checkpoint_optimizer,
+                          [&] { auto o = options; o.resume = true; return o; }()),
+                      Catch::Contains("this checkpoint is of"));
+    CHECK_THROWS_WITH(fit(trained, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.1},
+                          fit_options{.progress = false, .resume = true}),
+                      Catch::Contains("need a checkpoint_path"));
+    other = options;
+    other.checkpoint_path = dir / "missing" / "run.tnc";
+    other.resume = false;
+    const model<checkpoint_net, float> before = trained;
+    CHECK_THROWS_WITH(fit(trained, d, softmax_cross_entropy{}, checkpoint_optimizer, other),
+                      Catch::Contains("does not exist"));
+    CHECK(same_bytes(trained.parameters(), before.parameters()));
 }

@@ -335,3 +335,46 @@ TEST_CASE("a save that cannot be done throws, names the path and leaves nothing 
     CHECK(dir.entries() == std::vector<std::string>{"m.tnw"});
     CHECK(fs::is_directory(dir / "m.tnw" / "inside"));
 }
+
+TEST_CASE("huge counts and dimensions in a tiny weight file are refused before anything is allocated for them",
+          "[weights]") {
+    temporary_directory dir;
+    model<small_net> m(2);
+    const auto before = m;
+    const std::string architecture = type_name<small_net>();
+    auto header = [&](std::uint64_t parameters, std::uint64_t tensors) {
+        detail::weights_writer w;
+        w.raw(detail::weights_magic);
+        w.u32(1);
+        w.u32(4);
+        w.u64(fnv1a(architecture));
+        w.str(architecture);
+        w.u64(parameters);
+        w.u64(tensors);
+        return w;
+    };
+    // 2^62 parameters in 2^61 tensors, the first claiming 2^20 x 2^20 x 2^20 values: about 100 bytes.
+    auto w = header(std::uint64_t{1} << 62, std::uint64_t{1} << 61);
+    w.u64(0);
+    w.str("weights");
+    w.u64(3);
+    for (int i = 0; i < 3; ++i) w.u64(std::uint64_t{1} << 20);
+    write_bytes(dir / "liar.tnw", w.bytes());
+    CHECK_THAT(thrown_message([&] { load(m, dir / "liar.tnw"); }),
+               Contains("truncated") && Contains("the values of tensor 0 'weights' of layer 0 [1048576, 1048576, 1048576]"));
+    // Dimensions whose product overflows 64 bits.
+    auto o = header(100, 1);
+    o.u64(0);
+    o.str("weights");
+    o.u64(4);
+    for (int i = 0; i < 4; ++i) o.u64(std::uint64_t{1} << 40);
+    write_bytes(dir / "overflow.tnw", o.bytes());
+    CHECK_THAT(thrown_message([&] { load(m, dir / "overflow.tnw"); }), Contains("corrupted: the tensors up to tensor 0 hold more values"));
+    // A name claiming a gigabyte.
+    auto n = header(10, 1);
+    n.u64(0);
+    n.u64(std::uint64_t{1} << 30);
+    write_bytes(dir / "name.tnw", n.bytes());
+    CHECK_THAT(thrown_message([&] { load(m, dir / "name.tnw"); }), Contains("bytes long, more than any typenet writes"));
+    CHECK(m == before);
+}

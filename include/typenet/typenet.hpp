@@ -50,6 +50,7 @@
 #include "data/split.hpp"
 #include "data/synthetic.hpp"
 
+#include "train/checkpoint.hpp"
 #include "train/fit.hpp"
 #include "train/gradient_check.hpp"
 #include "train/history.hpp"

@@ -74,6 +74,22 @@ public:
         }
     }
 
+    /// Everything that determines the numbers to come, for checkpoints: a
+    /// generator restored from it continues exactly where this one is.
+    struct snapshot {
+        std::uint64_t words[4];
+        double spare_normal;
+        bool has_spare_normal;
+    };
+    snapshot save() const noexcept {
+        return {{state_[0], state_[1], state_[2], state_[3]}, spare_normal_, has_spare_normal_};
+    }
+    void restore(const snapshot& s) noexcept {
+        for (int i = 0; i < 4; ++i) state_[i] = s.words[i];
+        spare_normal_ = s.spare_normal;
+        has_spare_normal_ = s.has_spare_normal;
+    }
+
 private:
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     static std::uint64_t splitmix64(std::uint64_t& x) {

@@ -95,7 +95,8 @@ public:
             plain_ = nullptr;
             gz_ = gzopen(path.c_str(), "rb");
             if (!gz_) throw data_error(where() + "cannot open: " + std::strerror(errno));
-            gzbuffer(gz_, 1u << 17);  // fewer, larger reads of the compressed file
+            // Fewer, larger reads of a big compressed file; a small one needs no 128 KiB buffer.
+            gzbuffer(gz_, static_cast<unsigned>(std::clamp<std::uint64_t>(file_size_, 8192, 1u << 17)));
         } else {
             std::rewind(plain_);
         }
@@ -228,21 +229,28 @@ idx_contents<Rank> read_idx(const std::filesystem::path& path, std::string_view 
             throw data_error(where + "the header says " + announced + ", more bytes than any file can hold");
     }
 
-    // Memory follows the data that actually arrives: reserve no more than the file
-    // can possibly hold, then read in chunks.
+    auto truncated = [&](std::uint64_t have) {
+        return data_error(where + "truncated: the header says " + announced + " (" + std::to_string(payload) +
+                          " bytes after its " + std::to_string(header_bytes) + ") but the file ends after " +
+                          std::to_string(header_bytes + have) + " bytes" + decompressed);
+    };
+    // A plain file's size is known: a header claiming more than it holds is refused
+    // before anything is allocated or read.
     const std::uint64_t can_hold = source.max_bytes() > header_bytes ? source.max_bytes() - header_bytes : 0;
-    out.values.reserve(static_cast<std::size_t>(std::min(payload, can_hold)));
-    constexpr std::size_t chunk = std::size_t{1} << 20;
+    if (!source.compressed() && payload > can_hold) throw truncated(can_hold);
+
+    // A compressed file's size only bounds its contents (see max_bytes), so memory
+    // follows the data that actually arrives: chunks that start small and double
+    // up to 1 MiB, never beyond what the file can possibly hold.
+    out.values.reserve(static_cast<std::size_t>(std::min<std::uint64_t>({payload, can_hold, std::uint64_t{1} << 20})));
     std::size_t have = 0;
     while (have < payload) {
+        const std::size_t chunk = std::clamp<std::size_t>(have, 4096, std::size_t{1} << 20);
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(payload - have, chunk));
         out.values.resize(have + want);
         const std::size_t got = source.read(out.values.data() + have, want);
         have += got;
-        if (got < want)
-            throw data_error(where + "truncated: the header says " + announced + " (" + std::to_string(payload) +
-                             " bytes after its " + std::to_string(header_bytes) + ") but the file ends after " +
-                             std::to_string(header_bytes + have) + " bytes" + decompressed);
+        if (got < want) throw truncated(have);
     }
 
     std::uint64_t extra = 0;

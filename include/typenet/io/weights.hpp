@@ -435,14 +435,12 @@ void save(const model<Arch, T>& m, const std::filesystem::path& path) {
     detail::write_file_atomically(path, bytes);
 }
 
-/// Reads parameters saved for the same architecture and element type into m.
-/// Everything is checked before anything is copied: on any error (missing,
-/// truncated, corrupted or foreign file) weights_error is thrown and m is unchanged.
+namespace detail {
+/// load() on a file's bytes already in memory (also what the fuzz target drives).
+/// `where` prefixes every message.
 template <class Arch, class T>
-void load(model<Arch, T>& m, const std::filesystem::path& path) {
-    detail::check_weight_element_type<T>();
-    const std::string where = path.string() + ": ";
-    const std::vector<unsigned char> bytes = detail::read_whole_file(path);
+void load_bytes(model<Arch, T>& m, std::span<const unsigned char> bytes, const std::string& where) {
+    check_weight_element_type<T>();
     const detail::parsed_weights file = detail::parse_weights(bytes, where);
 
     if (file.element_code != detail::weight_element_code<T>)
@@ -481,6 +479,18 @@ void load(model<Arch, T>& m, const std::filesystem::path& path) {
             src += sizeof(T);
         }
     }
+}
+
+}  // namespace detail
+
+/// Reads parameters saved for the same architecture and element type into m.
+/// Everything is checked before anything is copied: on any error (missing,
+/// truncated, corrupted or foreign file) weights_error is thrown and m is unchanged.
+template <class Arch, class T>
+void load(model<Arch, T>& m, const std::filesystem::path& path) {
+    detail::check_weight_element_type<T>();
+    const std::vector<unsigned char> bytes = detail::read_whole_file(path);
+    detail::load_bytes(m, bytes, path.string() + ": ");
 }
 
 }  // namespace typenet

@@ -5,6 +5,7 @@
 // (momentum = 0: p <- p - lr g'). One fused SIMD pass over the flat parameter array per step.
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -30,14 +31,22 @@ struct sgd {
             throw std::invalid_argument("sgd: weight_decay must be a finite number >= 0, got " + std::to_string(weight_decay));
     }
 
+    /// The optimiser's state. The contract every optimiser's state keeps, so that
+    /// checkpoints (train/checkpoint.hpp) can save and restore it without knowing
+    /// the optimiser: values() is all of its floating-point state, contiguous (may
+    /// be empty), and `steps` counts the updates (the trainer increments it before
+    /// each update, so an update sees 1, 2, ...).
     template <class T>
     struct state {
         aligned_buffer<T> velocity;
+        std::uint64_t steps = 0;
+        std::span<T> values() noexcept { return velocity.span(); }
+        std::span<const T> values() const noexcept { return velocity.span(); }
     };
 
     template <class T>
     state<T> make_state(std::size_t parameter_count) const {
-        return {momentum > 0 ? aligned_buffer<T>(parameter_count) : aligned_buffer<T>()};
+        return {momentum > 0 ? aligned_buffer<T>(parameter_count) : aligned_buffer<T>(), 0};
     }
 
     /// Updates params with grads; they may be a slice of the model's parameters

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <numeric>
 #include <span>
@@ -18,6 +19,7 @@
 
 #include "../core/random.hpp"
 #include "../optim/schedule.hpp"
+#include "checkpoint.hpp"
 #include "history.hpp"
 #include "metrics.hpp"
 #include "progress.hpp"
@@ -36,6 +38,17 @@ struct fit_options {
     bool progress = true;            ///< progress on stderr (see progress.hpp)
     std::size_t threads = 1;         ///< threads sharing each minibatch (results are reproducible per count)
     learning_rate_schedule schedule = {};  ///< per-epoch factor on the optimiser's learning rate
+
+    // Crash-safe training (train/checkpoint.hpp). With a checkpoint_path, fit writes
+    // a checkpoint atomically at the end of every epoch and, when
+    // checkpoint_every_batches > 0, also after every that many batches. With resume,
+    // a run finds the checkpoint there (if any) and continues from it, ending with
+    // the parameters an uninterrupted run would have, bit for bit; without one it
+    // starts afresh. The run's settings (data size, batch size, threads, epochs,
+    // seed, shuffle, validation split) must be those of the checkpointed run.
+    std::filesystem::path checkpoint_path = {};
+    std::size_t checkpoint_every_batches = 0;  ///< 0: at the end of each epoch only
+    bool resume = false;
 };
 
 /// Thrown when a loss or gradient becomes NaN or infinite; the model keeps the
@@ -57,6 +70,16 @@ inline void validate_fit_options(const fit_options& o) {
     if (o.threads == 0) throw std::invalid_argument("fit: threads must be at least 1");
     if (!(o.validation_split >= 0 && o.validation_split < 1))
         throw std::invalid_argument("fit: validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
+    if (o.checkpoint_path.empty() && (o.resume || o.checkpoint_every_batches > 0))
+        throw std::invalid_argument("fit: resume and checkpoint_every_batches need a checkpoint_path");
+    if (!o.checkpoint_path.empty()) {
+        // Checked now rather than at the first checkpoint, when the model would already have changed.
+        const std::filesystem::path dir =
+            o.checkpoint_path.has_parent_path() ? o.checkpoint_path.parent_path() : std::filesystem::path(".");
+        std::error_code ec;
+        if (!std::filesystem::is_directory(dir, ec))
+            throw std::invalid_argument("fit: the directory of checkpoint_path, " + dir.string() + ", does not exist");
+    }
 }
 }  // namespace detail
 
@@ -87,30 +110,55 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
     trainer<Arch, T, Loss, Optimizer> step(m, loss, optimizer, batch, options.threads);
 
     const std::size_t batches = (train.size() + batch - 1) / batch;
+    detail::fit_progress at;  // where the run stands; what a checkpoint records
+    at.settings = {data.size(), validation_count, options.batch_size, options.threads, options.epochs,
+                   options.seed, options.shuffle ? 1u : 0u};
+    if (options.resume && std::filesystem::exists(options.checkpoint_path)) {
+        at = detail::load_checkpoint<Arch, T, Optimizer>(options.checkpoint_path, m.parameters(),
+                                                         step.optimizer_state(), at.settings);
+        rng.restore(at.rng);
+        train = at.order;
+    }
+    auto checkpoint = [&] {
+        at.rng = rng.save();
+        at.order = train;
+        detail::save_checkpoint<Arch, T, Optimizer>(options.checkpoint_path, std::span<const T>(m.parameters()),
+                                                    step.optimizer_state(), at);
+    };
+
     progress_reporter progress(options.progress, options.epochs, batches, train.size());
-    history h;
-    for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
+    history& h = at.past;
+    for (; at.epoch <= options.epochs; ++at.epoch) {
+        const std::size_t epoch = at.epoch;
         const auto start = std::chrono::steady_clock::now();
         progress.epoch_started(epoch);
         step.set_learning_rate(optimizer.learning_rate * options.schedule.factor(epoch - 1, options.epochs));
-        if (options.shuffle) rng.shuffle(std::span<std::size_t>(train));
-        double loss_sum = 0;
-        std::size_t correct = 0;
-        for (std::size_t first = 0, b = 1; first < train.size(); first += batch, ++b) {
+        // A resumed epoch was shuffled before the checkpoint: its order is restored as it was.
+        if (at.position == 0) {
+            if (options.shuffle) rng.shuffle(std::span<std::size_t>(train));
+            at.loss_sum = 0;
+            at.correct = 0;
+        }
+        for (std::size_t first = at.position, b = first / batch + 1; first < train.size(); first += batch, ++b) {
             const std::size_t n = std::min(batch, train.size() - first);
             const step_result r = step.step(data, std::span<const std::size_t>(train.data() + first, n));
             if (!r.finite) throw training_diverged(epoch, b, r.loss);
-            loss_sum += r.loss * static_cast<double>(n);
-            correct += r.correct;
-            progress.batch_done(b, first + n, loss_sum / static_cast<double>(first + n));
+            at.loss_sum += r.loss * static_cast<double>(n);
+            at.correct += r.correct;
+            progress.batch_done(b, first + n, at.loss_sum / static_cast<double>(first + n));
+            at.position = first + n;
+            if (options.checkpoint_every_batches > 0 && b % options.checkpoint_every_batches == 0 &&
+                at.position < train.size())
+                checkpoint();
         }
         epoch_record rec;
         rec.epoch = epoch;
         rec.learning_rate = step.optimizer().learning_rate;
         rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         rec.samples_per_second = rec.seconds > 0 ? static_cast<double>(train.size()) / rec.seconds : 0;
-        rec.loss = loss_sum / static_cast<double>(train.size());
-        if constexpr (Loss::is_classifier) rec.accuracy = static_cast<double>(correct) / static_cast<double>(train.size());
+        rec.loss = at.loss_sum / static_cast<double>(train.size());
+        if constexpr (Loss::is_classifier)
+            rec.accuracy = static_cast<double>(at.correct) / static_cast<double>(train.size());
         if (!validation.empty()) {
             const evaluation v = evaluate(m, data, loss, std::span<const std::size_t>(validation));
             rec.validation_loss = v.loss;
@@ -118,8 +166,14 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
         }
         h.epochs.push_back(rec);
         progress.epoch_finished(rec);
+        at.position = 0;
+        if (!options.checkpoint_path.empty()) {
+            ++at.epoch;  // the checkpoint says: the next epoch is to start
+            checkpoint();
+            --at.epoch;
+        }
     }
-    return h;
+    return std::move(at.past);
 }
 
 }  // namespace typenet

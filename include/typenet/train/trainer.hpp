@@ -146,7 +146,8 @@ public:
             return r;
         }
 
-        // 3. The optimiser's update, slice by slice.
+        // 3. The optimiser's update, slice by slice (steps counts it first: see sgd::state).
+        ++state_.steps;
         auto update = [&](std::size_t t) {
             const auto [begin, end] = split_range(parameters, team_.size(), t, 16);
             optimizer_.step(model_.parameters().subspan(begin, end - begin), grads.subspan(begin, end - begin), state_,
@@ -157,6 +158,9 @@ public:
     }
 
     const Optimizer& optimizer() const noexcept { return optimizer_; }
+    /// The optimiser's state (momentum etc.), for checkpoints.
+    typename Optimizer::template state<T>& optimizer_state() noexcept { return state_; }
+    const typename Optimizer::template state<T>& optimizer_state() const noexcept { return state_; }
     /// For schedules: changes the rate of later steps (validated like the optimiser's).
     void set_learning_rate(double rate) {
         Optimizer changed = optimizer_;

@@ -1,0 +1,313 @@
+#pragma once
+// Training checkpoints: everything fit() needs to continue a run as if it had
+// never stopped, so that a resumed run ends with the same parameters, bit for
+// bit, as an uninterrupted one (same thread count: see trainer.hpp).
+//
+// A checkpoint is written with io/weights.hpp's atomic write (temporary file in
+// the same directory, fsync, rename, fsync of the directory): a crash at any
+// moment leaves the previous checkpoint or the new one, never a mix.
+//
+// File format, version 1; integers little-endian, strings and arrays as a uint64
+// count then the items, doubles as their IEEE bits (uint64).
+//
+//   8      magic "TNCHKPT\0"
+//   4      format version (uint32) = 1
+//   4      element type (uint32): 4 = float, 8 = double
+//   8+n    architecture name (string) and 8 fingerprint (uint64, FNV-1a of it)
+//   8+n    optimiser name (string), type_name<Optimizer>()
+//   8 x 7  the run's settings (uint64): samples in the data set, validation
+//          samples, batch size, threads, epochs, seed, shuffle -- a resume under
+//          other settings could not reproduce the run and is refused
+//   8      epoch (uint64): the 1-based epoch to run or continue
+//   8      position (uint64): samples of that epoch already trained on; 0 means
+//          the epoch has not started (its shuffle is still to come)
+//   8      loss sum (double) and 8 correct count (uint64) of the epoch so far
+//   8 x 4  random generator words, 8 spare normal (double), 4 has-spare (uint32)
+//   8+8k   the training order (uint64 sample indices), as shuffled so far
+//   8+..   history: count, then per epoch: epoch (uint64); loss, learning rate,
+//          seconds, samples/s (double); accuracy, validation loss, validation
+//          accuracy, each a uint32 presence flag then a double
+//   8+e*p  the model's parameters
+//   8      optimiser steps (uint64), then 8+e*s its state values (see sgd::state)
+//   8      checksum: FNV-1a 64 of every byte before it
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "../core/random.hpp"
+#include "../core/type_name.hpp"
+#include "../io/weights.hpp"
+#include "history.hpp"
+
+namespace typenet {
+
+/// The settings a run must keep to be resumed (see the format above).
+struct checkpoint_settings {
+    std::uint64_t samples = 0, validation = 0, batch_size = 0, threads = 0, epochs = 0, seed = 0, shuffle = 0;
+    bool operator==(const checkpoint_settings&) const = default;
+};
+
+/// Where a checkpointed run stands (what read_checkpoint_info reports).
+struct checkpoint_info {
+    std::string architecture, optimizer;
+    checkpoint_settings settings;
+    std::uint64_t epoch = 0;      ///< 1-based epoch to run or continue
+    std::uint64_t position = 0;   ///< samples of that epoch already trained on
+    std::uint64_t optimizer_steps = 0;
+    std::size_t completed_epochs = 0;
+};
+
+namespace detail {
+
+inline constexpr std::array<unsigned char, 8> checkpoint_magic = {'T', 'N', 'C', 'H', 'K', 'P', 'T', '\0'};
+inline constexpr std::uint32_t checkpoint_format_version = 1;
+
+/// The state of fit() at a checkpoint, besides the model and the optimiser.
+struct fit_progress {
+    checkpoint_settings settings;
+    std::uint64_t epoch = 1, position = 0;
+    double loss_sum = 0;
+    std::uint64_t correct = 0;
+    random_engine::snapshot rng{};
+    std::vector<std::size_t> order;
+    history past;
+};
+
+inline void put_f64(weights_writer& w, double v) { w.u64(std::bit_cast<std::uint64_t>(v)); }
+inline double get_f64(weights_reader& r, const std::string& what) { return std::bit_cast<double>(r.u64(what)); }
+inline void put_optional(weights_writer& w, const std::optional<double>& v) {
+    w.u32(v.has_value() ? 1 : 0);
+    put_f64(w, v.value_or(0));
+}
+inline std::optional<double> get_optional(weights_reader& r, const std::string& where, const std::string& what) {
+    const std::uint32_t present = r.u32(what);
+    const double v = get_f64(r, what);
+    if (present > 1) throw weights_error(where + "corrupted: bad presence flag for " + what);
+    return present ? std::optional<double>(v) : std::nullopt;
+}
+
+/// A count read from the file, bounded by the bytes left so that a corrupted count
+/// is refused before anything is allocated for it.
+inline std::uint64_t get_count(weights_reader& r, std::uint64_t item_bytes, const std::string& where,
+                               const std::string& what) {
+    const std::uint64_t n = r.u64("the length of " + what);
+    if (n > r.remaining() / item_bytes)
+        throw weights_error(where + "truncated or corrupted: " + what + " claims " + std::to_string(n) +
+                            " items, more than the " + std::to_string(r.remaining()) + " bytes left can hold");
+    return n;
+}
+
+template <class Arch, class T, class Optimizer>
+std::vector<unsigned char> encode_checkpoint(std::span<const T> parameters,
+                                             const typename Optimizer::template state<T>& optimizer_state,
+                                             const fit_progress& p) {
+    check_weight_element_type<T>();
+    weights_writer w;
+    w.bytes().reserve(512 + (parameters.size() + optimizer_state.values().size()) * sizeof(T) + p.order.size() * 8);
+    w.raw(checkpoint_magic);
+    w.u32(checkpoint_format_version);
+    w.u32(weight_element_code<T>);
+    const std::string architecture = weights_architecture_name<Arch>();
+    w.str(architecture);
+    w.u64(fnv1a64(architecture));
+    w.str(type_name<Optimizer>());
+    const auto& s = p.settings;
+    for (std::uint64_t v : {s.samples, s.validation, s.batch_size, s.threads, s.epochs, s.seed, s.shuffle}) w.u64(v);
+    w.u64(p.epoch);
+    w.u64(p.position);
+    put_f64(w, p.loss_sum);
+    w.u64(p.correct);
+    for (std::uint64_t word : p.rng.words) w.u64(word);
+    put_f64(w, p.rng.spare_normal);
+    w.u32(p.rng.has_spare_normal ? 1 : 0);
+    w.u64(p.order.size());
+    for (std::size_t i : p.order) w.u64(i);
+    w.u64(p.past.epochs.size());
+    for (const epoch_record& e : p.past.epochs) {
+        w.u64(e.epoch);
+        for (double v : {e.loss, e.learning_rate, e.seconds, e.samples_per_second}) put_f64(w, v);
+        put_optional(w, e.accuracy);
+        put_optional(w, e.validation_loss);
+        put_optional(w, e.validation_accuracy);
+    }
+    w.u64(parameters.size());
+    w.values<T>(parameters);
+    w.u64(optimizer_state.steps);
+    w.u64(optimizer_state.values().size());
+    w.values<T>(optimizer_state.values());
+    w.u64(fnv1a64(w.bytes()));
+    return std::move(w.bytes());
+}
+
+/// A checkpoint file checked for integrity (magic, version, structure, checksum);
+/// the values stay in `bytes` until they are compared with a model.
+struct parsed_checkpoint {
+    std::uint32_t element_code = 0;
+    checkpoint_info info;
+    fit_progress progress;
+    std::uint64_t parameter_count = 0, state_count = 0;
+    std::size_t parameters_offset = 0, state_offset = 0;
+};
+
+inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::string& where) {
+    if (bytes.size() < checkpoint_magic.size() ||
+        !std::equal(checkpoint_magic.begin(), checkpoint_magic.end(), bytes.begin()))
+        throw weights_error(where + "not a typenet checkpoint (wrong magic or too short)");
+    // The checksum first: everything below may then trust the bytes' structure,
+    // though counts are still bounded (a checksum is not a security boundary).
+    if (bytes.size() < checkpoint_magic.size() + 8)
+        throw weights_error(where + "truncated: no room for the checksum");
+    {
+        weights_reader tail(bytes.subspan(bytes.size() - 8), where);
+        if (tail.u64("the checksum") != fnv1a64(bytes.first(bytes.size() - 8)))
+            throw weights_error(where + "checksum mismatch: the checkpoint is truncated or corrupted");
+    }
+    weights_reader r(bytes.first(bytes.size() - 8), where);
+    r.take(checkpoint_magic.size(), "the magic bytes");
+    const std::uint32_t version = r.u32("the format version");
+    if (version != checkpoint_format_version)
+        throw weights_error(where + "checkpoint format version " + std::to_string(version) +
+                            "; this typenet reads version " + std::to_string(checkpoint_format_version));
+    parsed_checkpoint c;
+    c.element_code = r.u32("the element type");
+    if (c.element_code != 4 && c.element_code != 8)
+        throw weights_error(where + "corrupted: unknown element type code " + std::to_string(c.element_code));
+    c.info.architecture = r.str(weights_max_architecture_name, "the architecture name");
+    if (r.u64("the architecture fingerprint") != fnv1a64(c.info.architecture))
+        throw weights_error(where + "corrupted: the architecture fingerprint does not match the architecture name");
+    c.info.optimizer = r.str(weights_max_architecture_name, "the optimiser name");
+    auto& s = c.progress.settings;
+    for (std::uint64_t* v : {&s.samples, &s.validation, &s.batch_size, &s.threads, &s.epochs, &s.seed, &s.shuffle})
+        *v = r.u64("the run's settings");
+    c.progress.epoch = r.u64("the epoch");
+    c.progress.position = r.u64("the position in the epoch");
+    c.progress.loss_sum = get_f64(r, "the epoch's loss sum");
+    c.progress.correct = r.u64("the epoch's correct count");
+    for (auto& word : c.progress.rng.words) word = r.u64("the random generator");
+    c.progress.rng.spare_normal = get_f64(r, "the random generator");
+    c.progress.rng.has_spare_normal = r.u32("the random generator") != 0;
+    const std::uint64_t order = get_count(r, 8, where, "the training order");
+    c.progress.order.resize(static_cast<std::size_t>(order));
+    for (auto& i : c.progress.order) i = static_cast<std::size_t>(r.u64("the training order"));
+    const std::uint64_t epochs = get_count(r, 8 + 4 * 8 + 3 * 12, where, "the history");
+    for (std::uint64_t k = 0; k < epochs; ++k) {
+        epoch_record e;
+        e.epoch = static_cast<std::size_t>(r.u64("the history"));
+        for (double* v : {&e.loss, &e.learning_rate, &e.seconds, &e.samples_per_second}) *v = get_f64(r, "the history");
+        e.accuracy = get_optional(r, where, "the history");
+        e.validation_loss = get_optional(r, where, "the history");
+        e.validation_accuracy = get_optional(r, where, "the history");
+        c.progress.past.epochs.push_back(e);
+    }
+    c.parameter_count = get_count(r, c.element_code, where, "the parameters");
+    c.parameters_offset = r.take(c.parameter_count * c.element_code, "the parameters");
+    c.info.optimizer_steps = r.u64("the optimiser's step count");
+    c.state_count = get_count(r, c.element_code, where, "the optimiser's state");
+    c.state_offset = r.take(c.state_count * c.element_code, "the optimiser's state");
+    if (r.remaining() > 0)
+        throw weights_error(where + "corrupted: " + std::to_string(r.remaining()) + " unexpected bytes before the checksum");
+
+    c.info.settings = s;
+    c.info.epoch = c.progress.epoch;
+    c.info.position = c.progress.position;
+    c.info.completed_epochs = c.progress.past.epochs.size();
+    return c;
+}
+
+template <class T>
+void copy_values_from_file(std::span<T> out, const unsigned char* src) {
+    using bits = weight_bits_t<T>;
+    for (T& v : out) {
+        bits b = 0;
+        for (std::size_t k = 0; k < sizeof(T); ++k) b |= static_cast<bits>(static_cast<bits>(src[k]) << (8 * k));
+        v = std::bit_cast<T>(b);
+        src += sizeof(T);
+    }
+}
+
+/// Writes a checkpoint of the run atomically.
+template <class Arch, class T, class Optimizer>
+void save_checkpoint(const std::filesystem::path& path, std::span<const T> parameters,
+                     const typename Optimizer::template state<T>& optimizer_state, const fit_progress& p) {
+    write_file_atomically(path, encode_checkpoint<Arch, T, Optimizer>(parameters, optimizer_state, p));
+}
+
+/// Reads a checkpoint for this model, optimiser and run settings. Everything is
+/// checked before anything is changed: on any error weights_error is thrown and
+/// the parameters and the optimiser state are untouched. Returns fit's progress.
+template <class Arch, class T, class Optimizer>
+fit_progress load_checkpoint(const std::filesystem::path& path, std::span<T> parameters,
+                             typename Optimizer::template state<T>& optimizer_state,
+                             const checkpoint_settings& settings) {
+    check_weight_element_type<T>();
+    const std::string where = path.string() + ": ";
+    const std::vector<unsigned char> bytes = read_whole_file(path);
+    parsed_checkpoint c = parse_checkpoint(bytes, where);
+
+    if (c.element_code != weight_element_code<T>)
+        throw weights_error(where + "element type " + weight_element_name(c.element_code) + ", model uses " +
+                            weight_element_name(weight_element_code<T>));
+    const std::string architecture = weights_architecture_name<Arch>();
+    if (c.info.architecture != architecture)
+        throw weights_error(where + "this checkpoint is of " + c.info.architecture + " but the model is " + architecture);
+    if (c.info.optimizer != type_name<Optimizer>())
+        throw weights_error(where + "this checkpoint is of optimiser " + c.info.optimizer + " but fit was given " +
+                            type_name<Optimizer>());
+    auto mismatch = [&](const char* what, std::uint64_t file, std::uint64_t now) {
+        if (file != now)
+            throw weights_error(where + "the checkpointed run had " + what + " = " + std::to_string(file) +
+                                ", this one has " + std::to_string(now) + "; a resumed run must keep its settings");
+    };
+    const auto& s = c.progress.settings;
+    mismatch("samples in the data set", s.samples, settings.samples);
+    mismatch("validation samples", s.validation, settings.validation);
+    mismatch("batch_size", s.batch_size, settings.batch_size);
+    mismatch("threads", s.threads, settings.threads);
+    mismatch("epochs", s.epochs, settings.epochs);
+    mismatch("seed", s.seed, settings.seed);
+    mismatch("shuffle", s.shuffle, settings.shuffle);
+    if (c.parameter_count != parameters.size())
+        throw weights_error(where + "the checkpoint holds " + std::to_string(c.parameter_count) +
+                            " parameters, the model has " + std::to_string(parameters.size()));
+    if (c.state_count != optimizer_state.values().size())
+        throw weights_error(where + "the checkpoint holds " + std::to_string(c.state_count) +
+                            " optimiser state values, this optimiser has " +
+                            std::to_string(optimizer_state.values().size()));
+    // The order must be a permutation of the training samples' indices.
+    const std::size_t train = static_cast<std::size_t>(s.samples - s.validation);
+    if (c.progress.order.size() != train)
+        throw weights_error(where + "corrupted: the training order has " + std::to_string(c.progress.order.size()) +
+                            " entries for " + std::to_string(train) + " training samples");
+    std::vector<bool> seen(static_cast<std::size_t>(s.samples), false);
+    for (std::size_t i : c.progress.order) {
+        if (i >= seen.size() || seen[i])
+            throw weights_error(where + "corrupted: the training order is not a set of distinct sample indices");
+        seen[i] = true;
+    }
+    if (c.progress.epoch < 1 || c.progress.epoch > s.epochs + 1 || c.progress.position > train ||
+        c.progress.past.epochs.size() != c.progress.epoch - 1)
+        throw weights_error(where + "corrupted: epoch " + std::to_string(c.progress.epoch) + ", position " +
+                            std::to_string(c.progress.position) + " with " +
+                            std::to_string(c.progress.past.epochs.size()) + " recorded epochs");
+
+    // Everything matches: nothing below can fail.
+    copy_values_from_file(parameters, bytes.data() + c.parameters_offset);
+    copy_values_from_file(optimizer_state.values(), bytes.data() + c.state_offset);
+    optimizer_state.steps = c.info.optimizer_steps;
+    return std::move(c.progress);
+}
+
+}  // namespace detail
+
+/// Where the checkpointed run at `path` stands, without loading it into a model.
+/// Throws weights_error when the file is missing, truncated or corrupted.
+inline checkpoint_info read_checkpoint_info(const std::filesystem::path& path) {
+    const std::vector<unsigned char> bytes = detail::read_whole_file(path);
+    return detail::parse_checkpoint(bytes, path.string() + ": ").info;
+}
+
+}  // namespace typenet
