@@ -19,6 +19,7 @@
 #include <type_traits>
 
 #include "../core/type_name.hpp"
+#include "../network/fold.hpp"
 #include "../network/model.hpp"
 
 namespace typenet {
@@ -47,6 +48,11 @@ std::string hex_literal(T v) {
 /// a C++ identifier and std::runtime_error when the file cannot be written.
 template <class Arch, class T>
 void export_header(const model<Arch, T>& m, const std::filesystem::path& path, const std::string& symbol) {
+    // A network with batch_norm or dropout is exported as its inference network (see fold.hpp).
+    if constexpr (!std::is_same_v<Arch, folded_t<Arch>>) {
+        export_header(fold_for_inference(m), path, symbol);
+        return;
+    }
     if (!detail::is_identifier(symbol))
         throw std::invalid_argument("export_header: symbol '" + symbol + "' is not a C++ identifier");
     const auto params = m.parameters();

@@ -430,6 +430,9 @@ inline parsed_weights parse_weights(std::span<const unsigned char> bytes, const 
 /// write_file_atomically). Throws weights_error naming the path and the problem.
 template <class Arch, class T>
 void save(const model<Arch, T>& m, const std::filesystem::path& path) {
+    static_assert(Arch::state_count == 0,
+                  "typenet: save: this network has batch_norm running statistics, which weight files (format 1) do "
+                  "not hold yet; save fold_for_inference(m), the equivalent inference network");
     detail::check_weight_element_type<T>();
     const std::vector<unsigned char> bytes = detail::encode_weights(m);
     detail::write_file_atomically(path, bytes);
@@ -440,6 +443,9 @@ void save(const model<Arch, T>& m, const std::filesystem::path& path) {
 /// truncated, corrupted or foreign file) weights_error is thrown and m is unchanged.
 template <class Arch, class T>
 void load(model<Arch, T>& m, const std::filesystem::path& path) {
+    static_assert(Arch::state_count == 0,
+                  "typenet: load: weight files (format 1) do not hold batch_norm running statistics; load into the "
+                  "folded network (folded_t<Arch>)");
     detail::check_weight_element_type<T>();
     const std::string where = path.string() + ": ";
     const std::vector<unsigned char> bytes = detail::read_whole_file(path);

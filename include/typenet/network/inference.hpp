@@ -16,9 +16,11 @@
 namespace typenet {
 
 /// Outputs of the network Arch for one input of Arch::input_size values, with the
-/// parameters laid out as model<Arch, T>::parameters() lays them out.
+/// parameters laid out as model<Arch, T>::parameters() lays them out and the
+/// state (batch_norm running statistics) as model<Arch, T>::state() does (may be
+/// null when Arch::state_count == 0). Inference mode: dropout is the identity.
 template <class Arch, class T>
-std::array<T, Arch::output_size> infer(const T* params, const T* x) noexcept {
+std::array<T, Arch::output_size> infer(const T* params, const T* state, const T* x) noexcept {
     using plan = typename Arch::fused_plan;
     constexpr std::size_t buffer_size = aligned_count<T>(plan::max_output_size > 0 ? plan::max_output_size : 1);
     alignas(storage_alignment) T buffers[2][buffer_size];
@@ -28,7 +30,12 @@ std::array<T, Arch::output_size> infer(const T* params, const T* x) noexcept {
     int next = 0;
     boost::hana::for_each(plan::types, [&](auto t) {
         using S = typename decltype(t)::type;
-        if constexpr (!S::aliases_input) {
+        if constexpr (S::contextual) {
+            S::forward(params + S::param_offset, current, buffers[next], std::size_t{1}, scratch,
+                       stage_context<T>{false, state + plan::state_offsets[S::position], nullptr, nullptr, nullptr});
+            current = buffers[next];
+            next ^= 1;
+        } else if constexpr (!S::aliases_input) {
             S::forward(params + S::param_offset, current, buffers[next], std::size_t{1}, scratch);
             current = buffers[next];
             next ^= 1;
@@ -37,6 +44,15 @@ std::array<T, Arch::output_size> infer(const T* params, const T* x) noexcept {
     std::array<T, Arch::output_size> y;
     for (std::size_t i = 0; i < Arch::output_size; ++i) y[i] = current[i];
     return y;
+}
+
+/// infer for networks without state (what an exported, folded network is).
+template <class Arch, class T>
+std::array<T, Arch::output_size> infer(const T* params, const T* x) noexcept {
+    static_assert(Arch::state_count == 0,
+                  "typenet: infer(params, x): this network has batch_norm state; call infer(params, state, x), or "
+                  "fold it first (fold_for_inference)");
+    return infer<Arch>(params, static_cast<const T*>(nullptr), x);
 }
 
 /// The class the network Arch predicts for one input.

@@ -36,6 +36,7 @@ struct fit_options {
     bool progress = true;            ///< progress on stderr (see progress.hpp)
     std::size_t threads = 1;         ///< threads sharing each minibatch (results are reproducible per count)
     learning_rate_schedule schedule = {};  ///< per-epoch factor on the optimiser's learning rate
+    augmentation augment = {};       ///< random flips / shifts of training images (image inputs), seeded by `seed`
 };
 
 /// Thrown when a loss or gradient becomes NaN or infinite; the model keeps the
@@ -84,7 +85,8 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
     const std::vector<std::size_t> validation(order.end() - static_cast<std::ptrdiff_t>(validation_count), order.end());
 
     const std::size_t batch = std::min(options.batch_size, train.size());
-    trainer<Arch, T, Loss, Optimizer> step(m, loss, optimizer, batch, options.threads);
+    trainer<Arch, T, Loss, Optimizer> step(m, loss, optimizer, batch, options.threads, options.seed);
+    step.set_augmentation(options.augment, options.seed + 1);
 
     const std::size_t batches = (train.size() + batch - 1) / batch;
     progress_reporter progress(options.progress, options.epochs, batches, train.size());
