@@ -5,6 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
+#include <utility>
+#include <string>
 #include <numeric>
 #include <vector>
 
@@ -304,8 +308,26 @@ TEST_CASE("folding batch_norm and dropout away keeps the inference outputs", "[b
         const auto b = ff.predict(x);
         for (std::size_t i = 0; i < 3; ++i) CHECK(b[i] == Approx(a[i]).epsilon(1e-4).margin(1e-5));
     }
-    // export_header writes the folded network.
+    // Weight files hold the running statistics too (as tensors after the parameters).
     test_support::temporary_directory dir;
+    model<net> loaded(999);
+    CHECK(!(loaded == mf));
+    save(mf, dir / "bn.tnw");
+    load(loaded, dir / "bn.tnw");
+    CHECK(loaded == mf);  // parameters and state
+    std::size_t state_tensors = 0;
+    std::as_const(mf).for_each_state_tensor([&](const tensor_ref<const float>& t) {
+        CHECK((t.name == "running_mean" || t.name == "running_var"));
+        ++state_tensors;
+    });
+    CHECK(state_tensors == 4);
+    // A file of another architecture is refused, the model unchanged.
+    model<expected> plain(5);
+    save(plain, dir / "plain.tnw");
+    CHECK_THROWS_AS(load(loaded, dir / "plain.tnw"), weights_error);
+    CHECK(loaded == mf);
+
+    // export_header writes the folded network.
     export_header(mf, dir / "bn.hpp", "bn_net");
     std::ifstream in(dir / "bn.hpp");
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

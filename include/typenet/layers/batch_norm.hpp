@@ -61,6 +61,12 @@ struct batch_norm : layer_base {
             f("beta", channels, std::array<std::size_t, 1>{channels});
         }
 
+        template <class F>
+        static void describe_state(F&& f) {
+            f("running_mean", std::size_t{0}, std::array<std::size_t, 1>{channels});
+            f("running_var", channels, std::array<std::size_t, 1>{channels});
+        }
+
         template <class T>
         static void forward(const T* params, const T* in, T* out, std::size_t batch, T*, const stage_context<T>& ctx) {
             const T* gamma = params;

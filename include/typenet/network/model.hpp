@@ -88,6 +88,16 @@ public:
         visit_tensors<const T>(params_.data(), f);
     }
 
+    /// Calls f(tensor_ref<T>) for every state tensor (batch_norm "running_mean", "running_var"), in layer order.
+    template <class F>
+    void for_each_state_tensor(F&& f) {
+        visit_state_tensors<T>(state_.data(), f);
+    }
+    template <class F>
+    void for_each_state_tensor(F&& f) const {
+        visit_state_tensors<const T>(state_.data(), f);
+    }
+
     /// Inference on one sample of input_size values; allocates nothing (see inference.hpp).
     output_type predict(std::span<const T> x) const {
         if (x.size() != input_size)
@@ -126,6 +136,21 @@ private:
                     for (auto d : dims) n *= d;
                     f(tensor_ref<U>{S::layer_index, name, std::span<const std::size_t>(dims.data(), dims.size()),
                                     std::span<U>(base + S::param_offset + offset, n)});
+                });
+            }
+        });
+    }
+
+    template <class U, class P, class F>
+    static void visit_state_tensors(P* base, F& f) {
+        boost::hana::for_each(Arch::reference_plan::types, [&](auto t) {
+            using S = typename decltype(t)::type;
+            if constexpr (S::state_count > 0) {
+                S::describe_state([&](std::string_view name, std::size_t offset, const auto& dims) {
+                    std::size_t n = 1;
+                    for (auto d : dims) n *= d;
+                    f(tensor_ref<U>{S::layer_index, name, std::span<const std::size_t>(dims.data(), dims.size()),
+                                    std::span<U>(base + Arch::reference_plan::state_offsets[S::position] + offset, n)});
                 });
             }
         });

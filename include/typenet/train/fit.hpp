@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <span>
@@ -37,6 +38,8 @@ struct fit_options {
     std::size_t threads = 1;         ///< threads sharing each minibatch (results are reproducible per count)
     learning_rate_schedule schedule = {};  ///< per-epoch factor on the optimiser's learning rate
     augmentation augment = {};       ///< random flips / shifts of training images (image inputs), seeded by `seed`
+    /// Called after each epoch with its record (e.g. to evaluate on a test set); its time is not in rec.seconds.
+    std::function<void(const epoch_record&)> on_epoch = {};
 };
 
 /// Thrown when a loss or gradient becomes NaN or infinite; the model keeps the
@@ -120,6 +123,7 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
         }
         h.epochs.push_back(rec);
         progress.epoch_finished(rec);
+        if (options.on_epoch) options.on_epoch(rec);
     }
     return h;
 }
