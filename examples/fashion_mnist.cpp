@@ -4,6 +4,7 @@
 // learned: for the linear classifier one 28x28 weight template per class, for the
 // convolutional networks the first layer's filters and the feature maps of one
 // test image after each convolution (PNG).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -29,6 +30,11 @@ using lenet = sequential<input<1, 28, 28>, conv2d<6, 5>, relu, max_pool<2>, conv
 using cnn = sequential<input<1, 28, 28>, conv2d<16, 3, 1, 1>, relu, max_pool<2>, conv2d<32, 3, 1, 1>, relu, max_pool<2>,
                        flatten, dense<128>, relu, dense<10>>;
 
+// The cnn widened, with batch norm after every convolution and the hidden dense
+// layer, and dropout before the classifier (the --model bn-cnn recipe of README).
+using bn_cnn = sequential<input<1, 28, 28>, conv2d<32, 3, 1, 1>, batch_norm, relu, max_pool<2>, conv2d<64, 3, 1, 1>,
+                          batch_norm, relu, max_pool<2>, flatten, dense<128>, batch_norm, relu, dropout<25>, dense<10>>;
+
 struct settings {
     std::string model = "cnn";
     std::size_t epochs = 0;  // 0: the model's default
@@ -36,6 +42,10 @@ struct settings {
     double learning_rate = 0;  // 0: the model's default
     double momentum = 0.9;
     double weight_decay = 5e-4;
+    std::string optimizer = "sgd";
+    bool augment = false;
+    std::size_t max_shift = 2;
+    bool test_curve = false;
     std::uint64_t seed = 1;
     std::string out = "out";
     std::string data_dir = data::fashion_mnist_default_dir;
@@ -74,26 +84,67 @@ void draw_convolutions(const model<Net>& m, const labeled_data<float>& test, con
                 std::string(data::fashion_mnist_class_names[test.labels[0]]).c_str());
 }
 
+template <class Net, class Optimizer>
+int run_with(const settings& s, std::size_t default_epochs, const Optimizer& optimizer);
+
+/// default_lr is SGD's; Adam's default is 0.001.
 template <class Net>
 int run(const settings& s, std::size_t default_epochs, double default_lr) {
+    const bool adaptive = s.optimizer == "adam" || s.optimizer == "adamw";
+    const double lr = s.learning_rate > 0 ? s.learning_rate : adaptive ? 0.001 : default_lr;
+    if (adaptive) {
+        const adam a{.learning_rate = lr, .weight_decay = s.weight_decay, .decoupled_weight_decay = s.optimizer == "adamw"};
+        std::printf("optimizer %s: lr %g, weight decay %g (%s)\n", s.optimizer.c_str(), a.learning_rate, a.weight_decay,
+                    a.decoupled_weight_decay ? "decoupled" : "coupled L2");
+        return run_with<Net>(s, default_epochs, a);
+    }
+    const sgd o{.learning_rate = lr, .momentum = s.momentum, .weight_decay = s.weight_decay,
+                .nesterov = s.optimizer == "nesterov"};
+    std::printf("optimizer %s: lr %g, momentum %g, weight decay %g\n", s.optimizer.c_str(), o.learning_rate, o.momentum,
+                o.weight_decay);
+    return run_with<Net>(s, default_epochs, o);
+}
+
+template <class Net, class Optimizer>
+int run_with(const settings& s, std::size_t default_epochs, const Optimizer& optimizer) {
     const auto sets = data::fashion_mnist<float>(s.data_dir, {.standardize = s.standardize});
     std::fprintf(stderr, "Fashion-MNIST: %zu training, %zu test images\n", sets.train.size(), sets.test.size());
 
     model<Net> m(s.seed);
-    const sgd optimizer{.learning_rate = s.learning_rate > 0 ? s.learning_rate : default_lr, .momentum = s.momentum,
-                          .weight_decay = s.weight_decay};
-    const fit_options options{.epochs = s.epochs > 0 ? s.epochs : default_epochs,
-                              .batch_size = s.batch_size,
-                              .seed = s.seed,
-                              .validation_split = s.validation_split,
-                              .threads = s.threads,
-                              .schedule = learning_rate_schedule::cosine(0.05)};
+    const std::filesystem::path dir(s.out);
+    std::filesystem::create_directories(dir);
+    // --test-curve: test accuracy after every epoch (evaluation time is not training time).
+    std::FILE* curve = nullptr;
+    double elapsed = 0;
+    if (s.test_curve) {
+        curve = std::fopen((dir / (s.model + "-test-curve.csv")).c_str(), "w");
+        if (curve == nullptr) throw std::runtime_error("cannot write the test curve in " + dir.string());
+        std::fprintf(curve, "epoch,train_seconds,learning_rate,train_loss,train_accuracy,test_accuracy\n");
+    }
+    fit_options options{.epochs = s.epochs > 0 ? s.epochs : default_epochs,
+                        .batch_size = s.batch_size,
+                        .seed = s.seed,
+                        .validation_split = s.validation_split,
+                        .threads = s.threads,
+                        .schedule = learning_rate_schedule::cosine(0.05),
+                        .augment = {.horizontal_flip = s.augment, .max_shift = s.augment ? s.max_shift : 0}};
+    if (curve != nullptr)
+        options.on_epoch = [&](const epoch_record& r) {
+            elapsed += r.seconds;
+            const double test = accuracy(m, sets.test);
+            std::fprintf(curve, "%zu,%.1f,%g,%.5f,%.5f,%.5f\n", r.epoch, elapsed, r.learning_rate, r.loss,
+                         r.accuracy.value_or(0), test);
+            std::fflush(curve);
+            std::fprintf(stderr, "  epoch %zu: %.1f s of training so far, test accuracy %.4f\n", r.epoch, elapsed, test);
+        };
     std::printf("model %s: %s, %zu parameters\n", s.model.c_str(), type_name<Net>().c_str(), Net::parameter_count);
-    std::printf("training: %zu epochs, batch %zu, SGD lr %g (cosine decay) momentum %g, weight decay %g, seed %llu, %zu threads\n",
-                options.epochs, options.batch_size, optimizer.learning_rate, optimizer.momentum, optimizer.weight_decay,
-                static_cast<unsigned long long>(s.seed), options.threads);
+    std::printf("training: %zu epochs, batch %zu, lr %g (cosine decay), seed %llu, %zu threads, augmentation %s\n",
+                options.epochs, options.batch_size, optimizer.learning_rate, static_cast<unsigned long long>(s.seed),
+                options.threads,
+                s.augment ? ("flips + shifts up to " + std::to_string(s.max_shift) + " px").c_str() : "off");
     std::fflush(stdout);  // before fit's progress on stderr
     const history h = fit(m, sets.train, softmax_cross_entropy{}, optimizer, options);
+    if (curve != nullptr) std::fclose(curve);
     double seconds = 0;
     for (const auto& e : h.epochs) seconds += e.seconds;
 
@@ -101,20 +152,21 @@ int run(const settings& s, std::size_t default_epochs, double default_lr) {
     std::printf("training time %.1f s\n", seconds);
     std::printf("test accuracy %.4f\n", test_accuracy);
     // The same weights rounded to bfloat16 (half the bytes; the reduced-precision export below).
-    const bfloat16_model<Net> compact(m);
+    // (dropout and batch_norm folded away first: the exported network).
+    const bfloat16_model<folded_t<Net>> compact(fold_for_inference(m));
     std::size_t correct_bf16 = 0;
     for (std::size_t i = 0; i < sets.test.size(); ++i)
         correct_bf16 += compact.classify(std::span<const float>(sets.test.sample(i), Net::input_size)) == sets.test.labels[i];
     std::printf("test accuracy with bfloat16 weights %.4f\n", double(correct_bf16) / double(sets.test.size()));
     print_confusion_matrix(std::cout, confusion_matrix(m, sets.test), data::fashion_mnist_class_names);
 
-    const std::filesystem::path dir(s.out);
-    std::filesystem::create_directories(dir);
     const auto model_path = dir / (s.model + ".tnw");
-    save(m, model_path);
+    save(m, model_path);  // with batch_norm, its running statistics too
     // The same weights as a C++ header an application can compile in (see README, "Embedding").
-    export_header(m, dir / (s.model + ".hpp"), "fashion_" + s.model);
-    export_header(m, dir / (s.model + "-bf16.hpp"), "fashion_" + s.model + "_bf16", weight_storage::bfloat16);
+    std::string symbol = "fashion_" + s.model;
+    std::replace(symbol.begin(), symbol.end(), '-', '_');  // bn-cnn -> fashion_bn_cnn
+    export_header(m, dir / (s.model + ".hpp"), symbol);
+    export_header(m, dir / (s.model + "-bf16.hpp"), symbol + "_bf16", weight_storage::bfloat16);
     io::write_history_csv(dir / (s.model + "-history.csv"), h);
     io::write_training_curves_svg(dir / (s.model + "-curves.svg"), h, "Fashion-MNIST, " + s.model);
     std::printf("saved %s, %s.hpp, %s-bf16.hpp, %s-history.csv, %s-curves.svg in %s\n", model_path.filename().c_str(),
@@ -132,20 +184,25 @@ int run(const settings& s, std::size_t default_epochs, double default_lr) {
         for (auto n : data::fashion_mnist_class_names) std::printf(" %.*s;", static_cast<int>(n.size()), n.data());
         std::printf(")\n");
     }
-    if constexpr (std::is_same_v<Net, lenet> || std::is_same_v<Net, cnn>) draw_convolutions(m, sets.test, dir, s.model);
+    if constexpr (std::is_same_v<Net, lenet> || std::is_same_v<Net, cnn> || std::is_same_v<Net, bn_cnn>) draw_convolutions(m, sets.test, dir, s.model);
     return 0;
 }
 
 int main(int argc, char** argv) {
     settings s;
     CLI::App app{"Train and evaluate a classifier on Fashion-MNIST"};
-    app.add_option("-m,--model", s.model, "linear | mlp | lenet | cnn")
-        ->check(CLI::IsMember({"linear", "mlp", "lenet", "cnn"}));
+    app.add_option("-m,--model", s.model, "linear | mlp | lenet | cnn | bn-cnn")
+        ->check(CLI::IsMember({"linear", "mlp", "lenet", "cnn", "bn-cnn"}));
+    app.add_option("--optimizer", s.optimizer, "sgd | nesterov | adam | adamw")
+        ->check(CLI::IsMember({"sgd", "nesterov", "adam", "adamw"}));
+    app.add_flag("--augment", s.augment, "random horizontal flips and shifts of the training images");
+    app.add_option("--max-shift", s.max_shift, "largest shift in pixels with --augment");
+    app.add_flag("--test-curve", s.test_curve, "evaluate on the test set after every epoch (writes <model>-test-curve.csv)");
     app.add_option("-e,--epochs", s.epochs, "epochs (default: per model)");
     app.add_option("-b,--batch-size", s.batch_size, "minibatch size")->check(CLI::PositiveNumber);
-    app.add_option("-l,--learning-rate", s.learning_rate, "SGD learning rate (default: per model)");
-    app.add_option("--momentum", s.momentum, "SGD momentum in [0, 1)");
-    app.add_option("--weight-decay", s.weight_decay, "L2 weight decay");
+    app.add_option("-l,--learning-rate", s.learning_rate, "learning rate (default: per model and optimizer)");
+    app.add_option("--momentum", s.momentum, "SGD / Nesterov momentum in [0, 1)");
+    app.add_option("--weight-decay", s.weight_decay, "weight decay (L2 for sgd, nesterov and adam; decoupled for adamw)");
     app.add_option("-s,--seed", s.seed, "seed of initialisation, shuffles and the validation split");
     app.add_option("-o,--out", s.out, "output directory for the model, history and pictures");
     app.add_option("--data", s.data_dir, "directory of the Fashion-MNIST IDX files");
@@ -157,6 +214,7 @@ int main(int argc, char** argv) {
         if (s.model == "linear") return run<linear_classifier>(s, 5, 0.01);
         if (s.model == "mlp") return run<mlp>(s, 15, 0.01);
         if (s.model == "lenet") return run<lenet>(s, 30, 0.02);
+        if (s.model == "bn-cnn") return run<bn_cnn>(s, 20, 0.05);
         return run<cnn>(s, 15, 0.02);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "fashion_mnist: %s\n", e.what());

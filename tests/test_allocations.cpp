@@ -116,3 +116,31 @@ TEST_CASE("a training step on two threads allocates nothing", "[allocations]") {
     }
     CHECK(allocations - before == 0);
 }
+
+TEST_CASE("training steps with batch_norm, dropout, augmentation and adam allocate nothing", "[allocations]") {
+    using net = sequential<input<1, 12, 12>, conv2d<4, 3, 1, 1>, batch_norm, relu, max_pool<2>, flatten, dense<16>,
+                           batch_norm, relu, dropout<25>, dense<10>>;
+    labeled_data<float> d;
+    d.inputs = xt::xtensor<float, 2>::from_shape({40, 144});
+    random_engine rng(3);
+    for (auto& x : d.inputs) x = static_cast<float>(rng.uniform());
+    for (std::size_t i = 0; i < 40; ++i) d.labels.push_back(static_cast<label_t>(i % 10));
+    model<net> m(1);
+    for (std::size_t threads : {1, 2}) {
+        trainer<net, float, softmax_cross_entropy, adam> t(m, softmax_cross_entropy{}, adamw(0.001, 0.01), 16, threads, 7);
+        t.set_augmentation({.horizontal_flip = true, .max_shift = 2}, 9);
+        std::vector<std::size_t> batch(16), tail(3);
+        std::iota(batch.begin(), batch.end(), std::size_t{0});
+        std::iota(tail.begin(), tail.end(), std::size_t{20});
+        t.step(d, std::span<const std::size_t>(batch));  // threads are warm
+        std::vector<float> x(d.sample(0), d.sample(0) + 144);
+        const std::size_t before = allocations;
+        for (int i = 0; i < 3; ++i) {
+            CHECK(t.step(d, std::span<const std::size_t>(batch)).finite);
+            CHECK(t.step(d, std::span<const std::size_t>(tail)).finite);
+        }
+        float sink = m.predict(x)[0];
+        CHECK(allocations - before == 0);
+        CHECK(std::isfinite(sink));
+    }
+}

@@ -15,8 +15,10 @@
 #include "core/type_name.hpp"
 
 #include "layers/activations.hpp"
+#include "layers/batch_norm.hpp"
 #include "layers/conv2d.hpp"
 #include "layers/dense.hpp"
+#include "layers/dropout.hpp"
 #include "layers/flatten.hpp"
 #include "layers/input.hpp"
 #include "layers/pooling.hpp"
@@ -27,6 +29,7 @@
 #include "network/model.hpp"
 #include "network/passes.hpp"
 #include "network/plan.hpp"
+#include "network/fold.hpp"
 #include "network/reduced_precision.hpp"
 #include "network/sequential.hpp"
 #include "network/workspace.hpp"
@@ -41,6 +44,7 @@
 #include "io/weights.hpp"
 // io/png.hpp needs stb_image_write (libstb-dev): include it where you draw.
 
+#include "optim/adam.hpp"
 #include "optim/schedule.hpp"
 #include "optim/sgd.hpp"
 
@@ -57,4 +61,5 @@
 #include "train/metrics.hpp"
 #include "train/progress.hpp"
 #include "train/report.hpp"
+#include "train/augment.hpp"
 #include "train/trainer.hpp"

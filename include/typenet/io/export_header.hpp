@@ -24,6 +24,7 @@
 
 #include "../core/bfloat16.hpp"
 #include "../core/type_name.hpp"
+#include "../network/fold.hpp"
 #include "../network/model.hpp"
 #include "../network/reduced_precision.hpp"
 
@@ -60,6 +61,11 @@ enum class weight_storage {
 template <class Arch, class T>
 void export_header(const model<Arch, T>& m, const std::filesystem::path& path, const std::string& symbol,
                    weight_storage storage = weight_storage::value_type) {
+    // A network with batch_norm or dropout is exported as its inference network (see fold.hpp).
+    if constexpr (!std::is_same_v<Arch, folded_t<Arch>>) {
+        export_header(fold_for_inference(m), path, symbol, storage);
+        return;
+    }
     if (!detail::is_identifier(symbol))
         throw std::invalid_argument("export_header: symbol '" + symbol + "' is not a C++ identifier");
     const bool compact = storage == weight_storage::bfloat16;

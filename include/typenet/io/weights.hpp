@@ -15,7 +15,11 @@
 //   8+n     architecture name (string), type_name<Arch>(), e.g.
 //           "sequential<input<784>, dense<10>>", kept so that messages can say what
 //           the file holds
-//   8       parameter count (uint64)
+//   8       value count (uint64): the parameters, plus the non-trainable state
+//           (batch_norm running statistics, stored as tensors "running_mean" and
+//           "running_var" after all parameter tensors); for networks without
+//           state, as before, the parameter count. Files without state read as
+//           they always did, so the version stays 1.
 //   8       tensor count (uint64), then for each tensor, in for_each_tensor order:
 //     8       layer index (uint64)
 //     8+n     name (string): "weights", "bias", ...
@@ -204,10 +208,12 @@ struct model_tensor {
 template <class T, class M>
 std::vector<model_tensor<T>> list_model_tensors(M& m) {
     std::vector<model_tensor<T>> tensors;
-    m.for_each_tensor([&](const auto& t) {
+    auto add = [&](const auto& t) {
         tensors.push_back(model_tensor<T>{t.layer_index, std::string(t.name),
                                           std::vector<std::uint64_t>(t.dims.begin(), t.dims.end()), t.values});
-    });
+    };
+    m.for_each_tensor(add);
+    m.for_each_state_tensor(add);  // batch_norm running statistics, after all parameters
     return tensors;
 }
 
@@ -232,20 +238,21 @@ std::vector<unsigned char> encode_weights(const model<Arch, T>& m) {
     const auto tensors = list_model_tensors<const T>(m);
     std::size_t covered = 0;
     for (const auto& t : tensors) covered += t.values.size();
-    // The file stores tensors, not the flat array: every parameter must be in one.
-    if (covered != Arch::parameter_count)
+    // The file stores tensors, not the flat arrays: every parameter and state value must be in one.
+    constexpr std::size_t stored = Arch::parameter_count + Arch::state_count;
+    if (covered != stored)
         throw std::logic_error("typenet: save: the model's tensors cover " + std::to_string(covered) + " of its " +
-                               std::to_string(Arch::parameter_count) + " parameters");
+                               std::to_string(stored) + " parameters and state values");
 
     weights_writer w;
-    w.bytes().reserve(256 + Arch::parameter_count * sizeof(T));
+    w.bytes().reserve(256 + stored * sizeof(T));
     w.raw(weights_magic);
     w.u32(weights_format_version);
     w.u32(weight_element_code<T>);
     const std::string architecture = weights_architecture_name<Arch>();
     w.u64(fnv1a64(architecture));
     w.str(architecture);
-    w.u64(Arch::parameter_count);
+    w.u64(stored);
     w.u64(tensors.size());
     for (const auto& t : tensors) {
         w.u64(t.layer_index);
@@ -449,9 +456,10 @@ void load_bytes(model<Arch, T>& m, std::span<const unsigned char> bytes, const s
     const std::string architecture = detail::weights_architecture_name<Arch>();
     if (file.fingerprint != detail::fnv1a64(architecture) || file.architecture != architecture)
         throw weights_error(where + "this file holds " + file.architecture + " but the model is " + architecture);
-    if (file.parameter_count != Arch::parameter_count)
+    if (file.parameter_count != Arch::parameter_count + Arch::state_count)
         throw weights_error(where + "the file holds " + std::to_string(file.parameter_count) +
-                            " parameters, the model has " + std::to_string(Arch::parameter_count));
+                            " values, the model has " + std::to_string(Arch::parameter_count + Arch::state_count) +
+                            (Arch::state_count > 0 ? " (parameters and batch_norm statistics)" : ""));
 
     // Same architecture name, but the layers may have changed how they lay out
     // their parameters since the file was written: compare tensor by tensor.

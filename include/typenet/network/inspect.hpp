@@ -31,7 +31,7 @@ void for_each_layer_output(const model<Arch, T>& m, std::span<const T> x, F&& f)
         throw std::invalid_argument("for_each_layer_output: input has " + std::to_string(x.size()) +
                                     " values, the network's input needs " + std::to_string(Arch::input_size));
     workspace<Arch, T, execution::reference> ws(1);
-    forward_pass(m.parameters().data(), ws, x.data(), 1);
+    forward_pass(m.parameters().data(), ws, x.data(), 1, false, m.inference_mode());
     boost::hana::for_each(Arch::reference_plan::types, [&](auto t) {
         using S = typename decltype(t)::type;
         using out = typename S::output_shape;

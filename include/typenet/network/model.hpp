@@ -5,6 +5,10 @@
 // Arch::parameter_count. Layers own fixed slices of it (offsets known at compile
 // time), so optimisers, serialisation and gradient checks work on one flat array
 // while layers see their own weights.
+//
+// Non-trainable state (batch_norm running mean and variance) lives in a second
+// block, state(): optimisers get parameters() only, so weight decay and momentum
+// never touch it; training updates it, inference reads it.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +23,7 @@
 #include "../core/random.hpp"
 #include "../core/storage.hpp"
 #include "inference.hpp"
+#include "passes.hpp"
 #include "sequential.hpp"
 
 namespace typenet {
@@ -44,6 +49,7 @@ public:
     using input_shape = typename Arch::input_shape;
     using output_shape = typename Arch::output_shape;
     static constexpr std::size_t parameter_count = Arch::parameter_count;
+    static constexpr std::size_t state_count = Arch::state_count;
     static constexpr std::size_t input_size = Arch::input_size;
     static constexpr std::size_t output_size = Arch::output_size;
     using output_type = std::array<T, output_size>;
@@ -57,12 +63,20 @@ public:
         boost::hana::for_each(Arch::fused_plan::types, [&](auto t) {
             using S = typename decltype(t)::type;
             if constexpr (S::parameter_count > 0) S::initialize(p + S::param_offset, rng);
+            if constexpr (S::state_count > 0)
+                S::initialize_state(state_.data() + Arch::fused_plan::state_offsets[S::position]);
         });
     }
 
     /// All parameters as one flat array (layer after layer).
     std::span<T> parameters() noexcept { return params_.span(); }
     std::span<const T> parameters() const noexcept { return params_.span(); }
+
+    /// Non-trainable state (running statistics), layer after layer; empty without batch_norm.
+    std::span<T> state() noexcept { return state_.span(); }
+    std::span<const T> state() const noexcept { return state_.span(); }
+    /// How a pass over this model infers (see passes.hpp).
+    pass_mode<T> inference_mode() const noexcept { return pass_mode<T>::inference(state_.data()); }
 
     /// Calls f(tensor_ref<T>) for every parameter tensor, in layer order.
     template <class F>
@@ -74,12 +88,22 @@ public:
         visit_tensors<const T>(params_.data(), f);
     }
 
+    /// Calls f(tensor_ref<T>) for every state tensor (batch_norm "running_mean", "running_var"), in layer order.
+    template <class F>
+    void for_each_state_tensor(F&& f) {
+        visit_state_tensors<T>(state_.data(), f);
+    }
+    template <class F>
+    void for_each_state_tensor(F&& f) const {
+        visit_state_tensors<const T>(state_.data(), f);
+    }
+
     /// Inference on one sample of input_size values; allocates nothing (see inference.hpp).
     output_type predict(std::span<const T> x) const {
         if (x.size() != input_size)
             throw std::invalid_argument("predict: input has " + std::to_string(x.size()) + " values, the network's input needs " +
                                         std::to_string(input_size));
-        return infer<Arch>(params_.data(), x.data());
+        return infer<Arch>(params_.data(), static_cast<const T*>(state_.data()), x.data());
     }
     output_type operator()(std::span<const T> x) const { return predict(x); }
 
@@ -90,12 +114,14 @@ public:
         return predicted_class<output_size>(y.data());
     }
 
-    /// Value equality of all parameters (so NaN != NaN and -0 == +0; compare bytes for bit identity).
+    /// Value equality of all parameters and state (so NaN != NaN and -0 == +0; compare bytes for bit identity).
     friend bool operator==(const model& a, const model& b) {
         const auto pa = a.parameters();
         const auto pb = b.parameters();
         for (std::size_t i = 0; i < parameter_count; ++i)
             if (pa[i] != pb[i]) return false;
+        for (std::size_t i = 0; i < state_count; ++i)
+            if (a.state_[i] != b.state_[i]) return false;
         return true;
     }
 
@@ -115,7 +141,23 @@ private:
         });
     }
 
+    template <class U, class P, class F>
+    static void visit_state_tensors(P* base, F& f) {
+        boost::hana::for_each(Arch::reference_plan::types, [&](auto t) {
+            using S = typename decltype(t)::type;
+            if constexpr (S::state_count > 0) {
+                S::describe_state([&](std::string_view name, std::size_t offset, const auto& dims) {
+                    std::size_t n = 1;
+                    for (auto d : dims) n *= d;
+                    f(tensor_ref<U>{S::layer_index, name, std::span<const std::size_t>(dims.data(), dims.size()),
+                                    std::span<U>(base + Arch::reference_plan::state_offsets[S::position] + offset, n)});
+                });
+            }
+        });
+    }
+
     fixed_buffer<T, parameter_count> params_;
+    fixed_buffer<T, state_count> state_;
 };
 
 }  // namespace typenet

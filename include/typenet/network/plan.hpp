@@ -8,6 +8,7 @@
 // same parameter layout, so one model runs on either; the reference plan is what
 // the fused one is tested against, and what gradient checks inspect layer by layer.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 
 #include <boost/hana/basic_tuple.hpp>
@@ -40,6 +41,18 @@ struct stage_list {
     /// Largest per-sample output of a stage that writes its own buffer.
     static constexpr std::size_t max_output_size =
         std::max({std::size_t{0}, (Stages::aliases_input ? 0 : Stages::output_shape::size)...});
+    /// Non-trainable state values (running statistics) of all stages, and where
+    /// each stage's slice of the state block starts (same in fused and reference
+    /// plans: the stages that fuse have no state).
+    static constexpr std::size_t state_count = (Stages::state_count + ... + 0);
+    static constexpr std::array<std::size_t, count + 1> state_offsets = [] {
+        std::array<std::size_t, count + 1> o{};
+        const std::size_t counts[] = {Stages::state_count..., 0};
+        for (std::size_t i = 0; i < count; ++i) o[i + 1] = o[i] + counts[i];
+        return o;
+    }();
+    /// Whether any stage behaves differently in training (dropout, batch_norm).
+    static constexpr bool has_contextual = (Stages::contextual || ... || false);
     /// The stages as a Boost.Hana tuple of types, for for_each / reverse.
     static constexpr auto types = boost::hana::tuple_t<Stages...>;
 };

@@ -45,6 +45,10 @@ void pack_bfloat16_parameters(const float* from, bfloat16* to) noexcept {
 /// The parameters of a model<Arch, float> stored as bfloat16, for inference only.
 template <class Arch>
 class bfloat16_model {
+    static_assert(!Arch::reference_plan::has_contextual,
+                  "typenet: bfloat16_model needs an inference network: fold dropout and batch_norm away first "
+                  "(fold_for_inference, network/fold.hpp)");
+
 public:
     using architecture = Arch;
     static constexpr std::size_t parameter_count = Arch::parameter_count;

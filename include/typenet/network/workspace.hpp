@@ -45,6 +45,7 @@ public:
                 outputs_[S::position] = aligned_buffer<T>(max_batch * S::output_shape::size);
                 gradients_[S::position] = aligned_buffer<T>(max_batch * S::output_shape::size);
             }
+            if constexpr (S::contextual) saved_[S::position] = aligned_buffer<T>(S::saved_size(max_batch));
         });
     }
 
@@ -87,6 +88,8 @@ public:
     std::span<T> parameter_gradients() noexcept { return parameter_gradients_.span(); }
     std::span<const T> parameter_gradients() const noexcept { return parameter_gradients_.span(); }
     T* scratch() noexcept { return scratch_.data(); }
+    /// What contextual stage s saved in its training forward for its backward (dropout mask, batch statistics).
+    T* saved(std::size_t s) noexcept { return saved_[s].data(); }
 
     void check_batch(std::size_t batch, const char* who) const { check_batch_size(batch, capacity_, who); }
 
@@ -98,6 +101,7 @@ private:
     aligned_buffer<T> scratch_;
     std::array<aligned_buffer<T>, stage_count> outputs_;
     std::array<aligned_buffer<T>, stage_count> gradients_;
+    std::array<aligned_buffer<T>, stage_count> saved_;
     std::array<const T*, stage_count + 1> activations_{};
     std::array<T*, stage_count + 1> gradient_ptrs_{};
 };

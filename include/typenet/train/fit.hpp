@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <span>
@@ -49,6 +50,9 @@ struct fit_options {
     std::filesystem::path checkpoint_path = {};
     std::size_t checkpoint_every_batches = 0;  ///< 0: at the end of each epoch only
     bool resume = false;
+    augmentation augment = {};       ///< random flips / shifts of training images (image inputs), seeded by `seed`
+    /// Called after each epoch with its record (e.g. to evaluate on a test set); its time is not in rec.seconds.
+    std::function<void(const epoch_record&)> on_epoch = {};
 };
 
 /// Thrown when a loss or gradient becomes NaN or infinite; the model keeps the
@@ -107,8 +111,17 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
     const std::vector<std::size_t> validation(order.end() - static_cast<std::ptrdiff_t>(validation_count), order.end());
 
     const std::size_t batch = std::min(options.batch_size, train.size());
-    trainer<Arch, T, Loss, Optimizer> step(m, loss, optimizer, batch, options.threads);
+    trainer<Arch, T, Loss, Optimizer> step(m, loss, optimizer, batch, options.threads, options.seed);
+    step.set_augmentation(options.augment, options.seed + 1);
 
+    // A checkpoint holds the parameters, the optimiser's state, the shuffling RNG
+    // and the position: not batch_norm's running statistics, nor the dropout and
+    // augmentation random streams. Refuse rather than resume a run that would not
+    // end bit-identical to an uninterrupted one.
+    if (!options.checkpoint_path.empty() && (Arch::reference_plan::has_contextual || options.augment.enabled()))
+        throw std::invalid_argument(
+            "fit: checkpoints do not cover dropout, batch_norm or augmentation yet; train this network without "
+            "checkpoint_path");
     const std::size_t batches = (train.size() + batch - 1) / batch;
     detail::fit_progress at;  // where the run stands; what a checkpoint records
     at.settings = {data.size(), validation_count, options.batch_size, options.threads, options.epochs,
@@ -166,6 +179,7 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
         }
         h.epochs.push_back(rec);
         progress.epoch_finished(rec);
+        if (options.on_epoch) options.on_epoch(rec);
         at.position = 0;
         if (!options.checkpoint_path.empty()) {
             ++at.epoch;  // the checkpoint says: the next epoch is to start

@@ -5,11 +5,16 @@
 // gradients and of the gradient with respect to its input.
 //
 // Error of one value: |analytic - numeric| / max(|analytic|, |numeric|, floor).
+// Networks with dropout or batch_norm are checked in training mode: batch_norm
+// with the batch's statistics (they depend on the inputs, and the check includes
+// that), dropout with one fixed mask (drawn once, then reused by every probe).
+//
 // The floor (default 1e-4) keeps values that are zero or nearly so (a dead ReLU,
 // a zero-margin hinge term) from turning rounding noise into huge relative errors.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -26,6 +31,7 @@ struct gradient_check_options {
     double step = 1e-5;                ///< h of the central difference
     double floor = 1e-4;               ///< see the file comment
     std::size_t max_values = 200;      ///< per tensor checked (evenly spaced); 0 = all
+    std::uint64_t mask_seed = 1;       ///< seeds the one dropout mask the check holds fixed
 };
 
 struct layer_gradient_error {
@@ -64,14 +70,13 @@ inline std::vector<std::size_t> spaced_indices(std::size_t n, std::size_t max_va
 
 /// Forward from stage `first` on (earlier activations are taken as they are).
 template <class Arch, class T, execution Mode>
-void forward_from(std::size_t first, const T* params, workspace<Arch, T, Mode>& ws, std::size_t batch) {
+void forward_from(std::size_t first, const T* params, workspace<Arch, T, Mode>& ws, std::size_t batch,
+                  const pass_mode<T>& mode) {
     using plan = typename workspace<Arch, T, Mode>::plan;
     boost::hana::for_each(plan::types, [&](auto t) {
         using S = typename decltype(t)::type;
         if constexpr (!S::aliases_input)
-            if (S::position >= first)
-                S::forward(params + S::param_offset, ws.activation(S::position), ws.stage_output(S::position), batch,
-                           ws.scratch());
+            if (S::position >= first) forward_stage<S>(params, ws, batch, mode);
     });
 }
 
@@ -104,18 +109,23 @@ gradient_check_result gradient_check(const model<Arch, T>& m, Loss, std::span<co
     D* params = md.parameters().data();
 
     // Analytic gradients.
+    // Training mode (see the file comment); running statistics are not updated.
+    random_engine mask_rng(options.mask_seed), probe_rng(options.mask_seed);
+    const pass_mode<D> mode{true, nullptr, nullptr, &mask_rng};
+    const pass_mode<D> probe_first{true, nullptr, nullptr, &probe_rng};  // draws the same masks
+    const pass_mode<D> probe_mode{true, nullptr, nullptr, nullptr};      // reuses them
     workspace<Arch, D, execution::reference> ws(batch);
-    forward_pass(static_cast<const D*>(params), ws, xd.data(), batch, true);
+    forward_pass(static_cast<const D*>(params), ws, xd.data(), batch, true, mode);
     Loss::template evaluate<outputs>(ws.output(), yd.data(), ws.output_gradient(), batch);
     backward_pass(static_cast<const D*>(params), ws, batch);
 
     // Numerical ones, on a second workspace.
     workspace<Arch, D, execution::reference> probe(batch);
     auto loss_at = [&](std::size_t first_stage) {
-        detail::forward_from(first_stage, static_cast<const D*>(params), probe, batch);
+        detail::forward_from(first_stage, static_cast<const D*>(params), probe, batch, probe_mode);
         return Loss::template evaluate<outputs>(probe.output(), yd.data(), static_cast<D*>(nullptr), batch);
     };
-    forward_pass(static_cast<const D*>(params), probe, xd.data(), batch);
+    forward_pass(static_cast<const D*>(params), probe, xd.data(), batch, false, probe_first);
     const D h = options.step;
 
     gradient_check_result result;

@@ -35,7 +35,7 @@ void for_each_output_batch(const model<Arch, T>& m, const Data& data, std::span<
         const std::size_t n = std::min(cap, indices.size() - start);
         for (std::size_t i = 0; i < n; ++i)
             std::memcpy(ws.input() + i * inputs, data.sample(indices[start + i]), inputs * sizeof(T));
-        forward_pass(m.parameters().data(), ws, static_cast<const T*>(ws.input()), n);
+        forward_pass(m.parameters().data(), ws, static_cast<const T*>(ws.input()), n, false, m.inference_mode());
         on_batch(ws.output(), indices.subspan(start, n));
     }
 }

@@ -8,9 +8,16 @@
 // workspace. The parts are then summed in a fixed order (thread 0, 1, ...) over
 // slices of the parameters, and each thread updates its slice. For a given thread
 // count the result is therefore bit-identical from run to run.
+//
+// Passes run in training mode: each thread draws its dropout masks from its own
+// seeded engine, and batch_norm normalises each thread's part of the batch with
+// that part's statistics (so with t threads, statistics over batch / t samples,
+// "ghost" batch norm); only thread 0's part moves the running statistics, so
+// that no two threads write them.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <span>
@@ -20,6 +27,7 @@
 #include "../loss/loss.hpp"
 #include "../network/model.hpp"
 #include "../network/passes.hpp"
+#include "augment.hpp"
 
 namespace typenet {
 
@@ -48,7 +56,8 @@ public:
     static constexpr std::size_t target_width = Loss::is_classifier ? 1 : outputs;
     using loss_fits = typename Loss::template fits<typename Arch::output_shape>;
 
-    trainer(model<Arch, T>& m, Loss loss, Optimizer optimizer, std::size_t max_batch, std::size_t threads = 1)
+    trainer(model<Arch, T>& m, Loss loss, Optimizer optimizer, std::size_t max_batch, std::size_t threads = 1,
+            std::uint64_t seed = 0)
         : model_(m),
           loss_(loss),
           optimizer_((optimizer.validate(), optimizer)),
@@ -62,7 +71,22 @@ public:
         (void)sizeof(loss_fits);
         if (max_batch == 0) throw std::invalid_argument("trainer: max_batch must be at least 1");
         const std::size_t per_thread = (max_batch + team_.size() - 1) / team_.size();
-        for (std::size_t t = 0; t < team_.size(); ++t) workspaces_.emplace_back(std::make_unique<ws_type>(per_thread));
+        for (std::size_t t = 0; t < team_.size(); ++t) {
+            workspaces_.emplace_back(std::make_unique<ws_type>(per_thread));
+            rngs_.emplace_back(seed * 0x9E3779B97F4A7C15ull + t + 1);
+        }
+    }
+
+    /// Augments every batch gathered by step(data, indices) from now on (image inputs only).
+    void set_augmentation(augmentation a, std::uint64_t seed) {
+        using in = typename Arch::input_shape;
+        if constexpr (in::rank == 3) {
+            if (a.enabled()) augmenter_ = std::make_unique<augmenter<T>>(a, in::dims[0], in::dims[1], in::dims[2], seed);
+            else augmenter_.reset();
+        } else {
+            if (a.enabled())
+                throw std::invalid_argument("trainer: augmentation needs an image input (input<C, H, W>)");
+        }
     }
 
     std::size_t capacity() const noexcept { return capacity_; }
@@ -76,6 +100,7 @@ public:
         T* x = inputs_.data();
         for (std::size_t i = 0; i < batch; ++i) std::memcpy(x + i * inputs, data.sample(indices[i]), inputs * sizeof(T));
         data.gather_targets(indices.data(), batch, targets_.data());
+        if (augmenter_) augmenter_->apply(x, batch);
         return step(x, targets_.data(), batch);
     }
 
@@ -93,7 +118,9 @@ public:
             const auto [first, last] = split_range(batch, team, t);
             const std::size_t n = last - first;
             ws_type& ws = *workspaces_[t];
-            forward_pass(static_cast<const T*>(params), ws, x + first * inputs, n);
+            T* state = model_.state().data();
+            const pass_mode<T> mode{true, state, t == 0 ? state : nullptr, &rngs_[t]};
+            forward_pass(static_cast<const T*>(params), ws, x + first * inputs, n, false, mode);
             const target_type* y = targets + first * target_width;
             p.loss = Loss::template evaluate<outputs>(ws.output(), y, ws.output_gradient(), n);
             if constexpr (Loss::is_classifier)
@@ -146,8 +173,10 @@ public:
             return r;
         }
 
-        // 3. The optimiser's update, slice by slice (steps counts it first: see sgd::state).
-        ++state_.steps;
+        // 3. The optimiser's update, slice by slice, after counting the step once
+        //    (optimisers without advance() keep no step count of their own).
+        if constexpr (requires { optimizer_.advance(state_); }) optimizer_.advance(state_);
+        else ++state_.steps;
         auto update = [&](std::size_t t) {
             const auto [begin, end] = split_range(parameters, team_.size(), t, 16);
             optimizer_.step(model_.parameters().subspan(begin, end - begin), grads.subspan(begin, end - begin), state_,
@@ -189,6 +218,8 @@ private:
     std::vector<target_type> targets_;
     aligned_buffer<T> gradients_;
     std::vector<part> parts_;
+    std::vector<random_engine> rngs_;
+    std::unique_ptr<augmenter<T>> augmenter_;
 };
 
 }  // namespace typenet

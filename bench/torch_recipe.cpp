@@ -1,0 +1,102 @@
+// libtorch's side of the bn-cnn recipe (examples/fashion_mnist --model bn-cnn):
+// the same architecture, optimiser, schedule, batch size and augmentation, so
+// that accuracy and training time can be compared side by side (bench/README.md).
+//
+//   conv 32 3x3 pad 1, BN, ReLU, max pool 2, conv 64 3x3 pad 1, BN, ReLU, max pool 2,
+//   flatten, linear 128, BN, ReLU, dropout 0.25, linear 10
+//   SGD momentum 0.9, lr 0.05, L2 weight decay 5e-4, cosine decay to 0.05 x lr
+//   (per epoch, typenet's learning_rate_schedule), batch 64, all 60 000 images,
+//   random flips and shifts up to MAX_SHIFT px (typenet's augmenter, same seeds).
+//
+// Usage: torch_recipe [epochs=15] [threads=2] [max_shift=1]; prints one CSV row per
+// epoch: epoch, cumulative training seconds, test accuracy. Run with
+// OPENBLAS_NUM_THREADS=1 (see run.sh). Differences that remain: libtorch's own
+// initialisation, and batch statistics over the whole batch of 64 where typenet on
+// 2 threads normalises each thread's 32 samples.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+#include <vector>
+
+#include <typenet/core/random.hpp>
+#include <typenet/optim/schedule.hpp>
+#include <typenet/train/augment.hpp>
+
+#include "common.hpp"
+
+namespace {
+
+torch::nn::Sequential make_bn_cnn() {
+    using namespace torch::nn;
+    return Sequential(Conv2d(Conv2dOptions(1, 32, 3).padding(1)), BatchNorm2d(32), ReLU(), MaxPool2d(2),
+                      Conv2d(Conv2dOptions(32, 64, 3).padding(1)), BatchNorm2d(64), ReLU(), MaxPool2d(2), Flatten(),
+                      Linear(64 * 7 * 7, 128), BatchNorm1d(128), ReLU(), Dropout(0.25), Linear(128, 10));
+}
+
+double test_accuracy(torch::nn::Sequential& net) {
+    const auto& test = bench::fashion().test;
+    torch::NoGradGuard no_grad;
+    net->eval();
+    std::size_t correct = 0;
+    const std::size_t chunk = 500;
+    for (std::size_t first = 0; first < test.size(); first += chunk) {
+        const std::size_t n = std::min(chunk, test.size() - first);
+        const auto input = torch::from_blob(const_cast<float*>(test.sample(first)), {static_cast<long>(n), 1, 28, 28});
+        const auto predicted = net->forward(input).argmax(1);
+        const auto* p = predicted.data_ptr<std::int64_t>();
+        for (std::size_t i = 0; i < n; ++i) correct += p[i] == test.labels[first + i] ? 1 : 0;
+    }
+    net->train();
+    return static_cast<double>(correct) / static_cast<double>(test.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::size_t epochs = argc > 1 ? static_cast<std::size_t>(std::atoi(argv[1])) : 15;
+    const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
+    const std::size_t max_shift = argc > 3 ? static_cast<std::size_t>(std::atoi(argv[3])) : 1;
+    torch::set_num_threads(threads);
+    torch::manual_seed(1);
+    const auto& train = bench::fashion().train;
+    auto net = make_bn_cnn();
+    const double lr = 0.05;
+    torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(lr).momentum(0.9).weight_decay(5e-4));
+    const auto schedule = typenet::learning_rate_schedule::cosine(0.05);
+    typenet::augmenter<float> augment({.horizontal_flip = true, .max_shift = max_shift}, 1, 28, 28, 2);
+    typenet::random_engine rng(1);
+    std::vector<std::size_t> order(train.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::vector<float> x(bench::batch_size * 784);
+    std::vector<std::int64_t> y(bench::batch_size);
+
+    std::printf("epoch,train_seconds,learning_rate,test_accuracy\n");
+    double elapsed = 0;
+    for (std::size_t epoch = 0; epoch < epochs; ++epoch) {
+        const double rate = lr * schedule.factor(epoch, epochs);
+        for (auto& group : optimizer.param_groups())
+            static_cast<torch::optim::SGDOptions&>(group.options()).lr(rate);
+        const auto start = std::chrono::steady_clock::now();
+        rng.shuffle(std::span<std::size_t>(order));
+        for (std::size_t first = 0; first < order.size(); first += bench::batch_size) {
+            const std::size_t n = std::min(bench::batch_size, order.size() - first);
+            for (std::size_t i = 0; i < n; ++i) {
+                std::copy_n(train.sample(order[first + i]), 784, x.data() + i * 784);
+                y[i] = train.labels[order[first + i]];
+            }
+            augment.apply(x.data(), n);
+            const auto input = torch::from_blob(x.data(), {static_cast<long>(n), 1, 28, 28});
+            const auto target = torch::from_blob(y.data(), {static_cast<long>(n)}, torch::kInt64);
+            optimizer.zero_grad();
+            const auto loss = torch::nn::functional::cross_entropy(net->forward(input), target);
+            loss.backward();
+            optimizer.step();
+        }
+        elapsed += bench::seconds_since(start);
+        std::printf("%zu,%.1f,%g,%.4f\n", epoch + 1, elapsed, rate, test_accuracy(net));
+        std::fflush(stdout);
+    }
+}
