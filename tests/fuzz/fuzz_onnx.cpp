@@ -3,9 +3,7 @@
 // one of tests/onnx/small_cnn.onnx; seed corpus: tests/fuzz/corpus/onnx/.
 // Anything but an onnx_error escaping, a crash or a sanitizer report is a bug.
 //
-//   clang++-14 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
-//       tests/fuzz/fuzz_onnx.cpp -lonnx_proto -lprotobuf -o fuzz_onnx
-//   ./fuzz_onnx -max_total_time=60 tests/fuzz/corpus/onnx
+// Built and run by scripts/fuzz.sh (target onnx), like the other fuzz targets.
 #include <cstddef>
 #include <cstdint>
 #include <span>
