@@ -171,4 +171,59 @@ inline void transform(const T* a, const T* b, T* out, std::size_t n, F f) {
     for (std::size_t r = 0; r < n % W; ++r) out[vector_end + r] = f(a[vector_end + r], b[vector_end + r]);
 }
 
+/// Sums of one contiguous run for statistics (batch_norm): lanes accumulate in T
+/// over one run (a feature map of at most a few thousand values), the caller
+/// adds the runs up in double. One accumulator per lane instead of one scalar
+/// double chain: the chain's add latency, not the loads, set the old speed.
+template <class T>
+inline double sum(const T* x, std::size_t n) {
+    constexpr std::size_t W = simd_width<T>;
+    const std::size_t vector_end = n - n % W;
+    simd<T> acc(T(0));
+    for (std::size_t i = 0; i < vector_end; i += W) acc += load_lane<simd<T>>(x + i);
+    double total = static_cast<double>(xsimd::hadd(acc));
+    for (std::size_t r = 0; r < n % W; ++r) total += static_cast<double>(x[vector_end + r]);
+    return total;
+}
+
+/// Sum of (x[i] - centre)^2.
+template <class T>
+inline double sum_squared_deviations(const T* x, std::size_t n, T centre) {
+    constexpr std::size_t W = simd_width<T>;
+    const std::size_t vector_end = n - n % W;
+    const simd<T> c(centre);
+    simd<T> acc(T(0));
+    for (std::size_t i = 0; i < vector_end; i += W) {
+        const simd<T> d = load_lane<simd<T>>(x + i) - c;
+        acc = mul_add(d, d, acc);
+    }
+    double total = static_cast<double>(xsimd::hadd(acc));
+    for (std::size_t r = 0; r < n % W; ++r) {
+        const double d = static_cast<double>(x[vector_end + r]) - static_cast<double>(centre);
+        total += d * d;
+    }
+    return total;
+}
+
+/// Adds sum g[i] to sum_g and sum g[i] (x[i] - centre) to sum_gx, in one pass.
+template <class T>
+inline void add_sum_and_centered_dot(const T* g, const T* x, std::size_t n, T centre, double& sum_g, double& sum_gx) {
+    constexpr std::size_t W = simd_width<T>;
+    const std::size_t vector_end = n - n % W;
+    const simd<T> c(centre);
+    simd<T> acc_g(T(0)), acc_gx(T(0));
+    for (std::size_t i = 0; i < vector_end; i += W) {
+        const simd<T> gi = load_lane<simd<T>>(g + i);
+        acc_g += gi;
+        acc_gx = mul_add(gi, load_lane<simd<T>>(x + i) - c, acc_gx);
+    }
+    sum_g += static_cast<double>(xsimd::hadd(acc_g));
+    sum_gx += static_cast<double>(xsimd::hadd(acc_gx));
+    for (std::size_t r = 0; r < n % W; ++r) {
+        const double gr = static_cast<double>(g[vector_end + r]);
+        sum_g += gr;
+        sum_gx += gr * (static_cast<double>(x[vector_end + r]) - static_cast<double>(centre));
+    }
+}
+
 }  // namespace typenet::kernels

@@ -17,6 +17,7 @@
 #include <cstddef>
 
 #include "../core/random.hpp"
+#include "../kernels/simd.hpp"
 #include "layer.hpp"
 
 namespace typenet {
@@ -74,19 +75,16 @@ struct batch_norm : layer_base {
             for (std::size_t c = 0; c < channels; ++c) {
                 T mean, inv_std;
                 if (ctx.training) {
-                    // Two passes in double: the sums run over batch x positions values.
+                    // Two passes (mean, then squared deviations), each map summed in
+                    // vector lanes and the maps added up in double.
                     const double count = static_cast<double>(batch * spatial);
                     double sum = 0;
-                    for (std::size_t b = 0; b < batch; ++b) {
-                        const T* x = in + b * In::size + c * spatial;
-                        for (std::size_t i = 0; i < spatial; ++i) sum += x[i];
-                    }
+                    for (std::size_t b = 0; b < batch; ++b) sum += kernels::sum(in + b * In::size + c * spatial, spatial);
                     const double mu = sum / count;
                     double squares = 0;
-                    for (std::size_t b = 0; b < batch; ++b) {
-                        const T* x = in + b * In::size + c * spatial;
-                        for (std::size_t i = 0; i < spatial; ++i) squares += (x[i] - mu) * (x[i] - mu);
-                    }
+                    for (std::size_t b = 0; b < batch; ++b)
+                        squares += kernels::sum_squared_deviations(in + b * In::size + c * spatial, spatial,
+                                                                   static_cast<T>(mu));
                     const double var = squares / count;
                     mean = static_cast<T>(mu);
                     inv_std = static_cast<T>(1 / std::sqrt(var + epsilon));
@@ -123,15 +121,11 @@ struct batch_norm : layer_base {
             for (std::size_t c = 0; c < channels; ++c) {
                 const T mean = ctx.saved[c];
                 const T inv_std = ctx.saved[channels + c];
-                double sum_g = 0, sum_gx = 0;
-                for (std::size_t b = 0; b < batch; ++b) {
-                    const T* x = in + b * In::size + c * spatial;
-                    const T* g = d_out + b * In::size + c * spatial;
-                    for (std::size_t i = 0; i < spatial; ++i) {
-                        sum_g += g[i];
-                        sum_gx += static_cast<double>(g[i]) * ((x[i] - mean) * inv_std);
-                    }
-                }
+                double sum_g = 0, sum_gx = 0;  // sum_gx: sum g (x - mean); times inv_std below gives sum g x_hat
+                for (std::size_t b = 0; b < batch; ++b)
+                    kernels::add_sum_and_centered_dot(d_out + b * In::size + c * spatial, in + b * In::size + c * spatial,
+                                                      spatial, mean, sum_g, sum_gx);
+                sum_gx *= static_cast<double>(inv_std);
                 d_params[c] = static_cast<T>(sum_gx);
                 d_params[channels + c] = static_cast<T>(sum_g);
                 if (d_in == nullptr) continue;

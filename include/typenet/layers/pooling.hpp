@@ -108,11 +108,12 @@ struct pool_stage : stage_defaults {
                     const T* g = d_out + m * OH * OW + oy * OW;
                     for (std::size_t ox = 0; ox < OW; ++ox) {
                         const T top = y[ox];
-                        const bool at_a = !(r0[2 * ox + 1] == top || r1[2 * ox] == top || r1[2 * ox + 1] == top) ||
-                                          r0[2 * ox] == top;
-                        const bool at_b = !at_a && r0[2 * ox + 1] == top;
-                        const bool at_c = !at_a && !at_b && r1[2 * ox] == top;
-                        const bool at_d = !at_a && !at_b && !at_c;
+                        // Bitwise, not short-circuit, logic: no branch per window to mispredict.
+                        const bool eq_b = r0[2 * ox + 1] == top, eq_c = r1[2 * ox] == top, eq_d = r1[2 * ox + 1] == top;
+                        const bool at_a = (r0[2 * ox] == top) | !(eq_b | eq_c | eq_d);
+                        const bool at_b = !at_a & eq_b;
+                        const bool at_c = !at_a & !eq_b & eq_c;
+                        const bool at_d = !at_a & !eq_b & !eq_c;
                         d0[2 * ox] = at_a ? g[ox] : T(0);
                         d0[2 * ox + 1] = at_b ? g[ox] : T(0);
                         d1[2 * ox] = at_c ? g[ox] : T(0);
