@@ -91,3 +91,19 @@ TEST_CASE("layer names read like the declaration", "[model]") {
     CHECK(type_name<dense<128>>() == "dense<128>");
     CHECK(type_name<relu>() == "relu");
 }
+
+// Weight files carry type_name<Arch>() as their architecture fingerprint, so the
+// name must not depend on the compiler or on how the type was spelled (g++ drops
+// defaulted arguments only at the top level; clang keeps the written sugar).
+TEST_CASE("type names are canonical: every template argument, however the type was written", "[model]") {
+    CHECK(type_name<max_pool<2>>() == "max_pool<2, 2>");
+    CHECK(type_name<max_pool<2, 2>>() == "max_pool<2, 2>");
+    CHECK(type_name<conv2d<6, 5>>() == "conv2d<6, 5, 1, 0>");
+    using short_spelling = sequential<input<1, 8, 8>, conv2d<2, 3>, relu, max_pool<2>, flatten, dense<3>>;
+    using long_spelling = sequential<input<1, 8, 8>, conv2d<2, 3, 1, 0>, relu, max_pool<2, 2>, flatten, dense<3>>;
+    const std::string expected =
+        "sequential<input<1, 8, 8>, conv2d<2, 3, 1, 0>, relu, max_pool<2, 2>, flatten, dense<3>>";
+    CHECK(type_name<short_spelling>() == expected);
+    CHECK(type_name<long_spelling>() == expected);
+    CHECK(type_name<sgd>() == "sgd");
+}

@@ -178,7 +178,7 @@ TEST_CASE("every layer's output can be inspected", "[inspect]") {
         seen.push_back(std::to_string(o.layer_index) + " " + o.layer + " " + dims);
         last.assign(o.values.begin(), o.values.end());
     });
-    CHECK(seen == std::vector<std::string>{"0 conv2d<2, 3> 2x4x4x", "1 relu 2x4x4x", "2 max_pool<2> 2x2x2x", "3 flatten 8x",
+    CHECK(seen == std::vector<std::string>{"0 conv2d<2, 3, 1, 0> 2x4x4x", "1 relu 2x4x4x", "2 max_pool<2, 2> 2x2x2x", "3 flatten 8x",
                                            "4 dense<3> 3x"});
     const auto y = m.predict(x);
     for (std::size_t i = 0; i < 3; ++i) CHECK(last[i] == Approx(y[i]).margin(1e-6));

@@ -7,10 +7,12 @@
 
 #include <typenet/typenet.hpp>
 
+#include "gradient_support.hpp"
 #include "support.hpp"
 
 using test_support::random_labels;
 using test_support::random_values;
+using test_support::require_all_below;
 
 using namespace typenet;
 
@@ -24,16 +26,6 @@ gradient_check_result check_classifier(std::size_t batch, std::uint64_t seed) {
     const auto x = random_values<double>(batch * Arch::input_size, seed + 1);
     const auto y = random_labels(batch, class_count<Arch::output_size>, seed + 2);
     return gradient_check(m, Loss{}, std::span<const double>(x), std::span<const label_t>(y));
-}
-
-void require_all_below(const gradient_check_result& r, double bound) {
-    for (const auto& l : r.layers) {
-        INFO("layer " << l.layer_index << " " << l.layer << ": parameter error " << l.parameter_error
-                      << ", input error " << l.input_error);
-        CHECK(l.parameter_error <= bound);
-        CHECK(l.input_error <= bound);
-        CHECK(l.inputs_checked > 0);
-    }
 }
 
 // A test-only activation whose backward forgets a factor of 2 in sigmoid's derivative.

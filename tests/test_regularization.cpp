@@ -14,24 +14,16 @@
 
 #include <typenet/typenet.hpp>
 
+#include "gradient_support.hpp"
 #include "support.hpp"
 
 using test_support::random_labels;
 using test_support::random_values;
+using test_support::require_all_below;
 
 using namespace typenet;
 
 namespace {
-
-void require_all_below(const gradient_check_result& r, double bound) {
-    for (const auto& l : r.layers) {
-        INFO("layer " << l.layer_index << " " << l.layer << ": parameter error " << l.parameter_error
-                      << ", input error " << l.input_error);
-        CHECK(l.parameter_error <= bound);
-        CHECK(l.input_error <= bound);
-        CHECK(l.inputs_checked > 0);
-    }
-}
 
 /// One optimiser step over the whole array (what the trainer does with one thread).
 template <class O, class T>
