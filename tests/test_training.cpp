@@ -325,24 +325,69 @@ fit_options checkpoint_run(std::size_t threads) {
 }
 const sgd checkpoint_optimizer{.learning_rate = 0.05, .momentum = 0.9, .weight_decay = 1e-4};
 
-bool same_bytes(std::span<const float> a, std::span<const float> b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+// Everything a step reads and changes besides the parameters: batch_norm running
+// statistics (model state), dropout streams (one per thread) and the augmentation
+// stream. A resumed run matches an uninterrupted one only if the checkpoint holds
+// all of them.
+using contextual_net = sequential<input<1, 8, 8>, conv2d<4, 3, 1, 1>, batch_norm, relu, max_pool<2>, flatten,
+                                  dense<16>, batch_norm, relu, dropout<25>, dense<3>>;
+
+// 8 x 8 images of three classes -- a horizontal bar, a vertical bar, a diagonal, each
+// at a random place -- in noise: small, but enough for every stage to do something.
+labeled_data<float> bar_images(std::size_t n, std::uint64_t seed) {
+    random_engine rng(seed);
+    labeled_data<float> d;
+    d.inputs = xt::xtensor<float, 2>::from_shape({n, 64});
+    d.labels.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        float* img = d.inputs.data() + i * 64;
+        for (std::size_t p = 0; p < 64; ++p) img[p] = static_cast<float>(rng.normal(0, 0.3));
+        const auto label = static_cast<label_t>(i % 3);
+        const std::size_t at = static_cast<std::size_t>(rng.below(8));
+        for (std::size_t k = 0; k < 8; ++k) {
+            const std::size_t y = label == 0 ? at : k, x = label == 1 ? at : label == 0 ? k : (k + at) % 8;
+            img[y * 8 + x] += 1;
+        }
+        d.labels[i] = label;
+    }
+    return d;
 }
 
-}  // namespace
+fit_options contextual_run(std::size_t threads) {
+    fit_options o = checkpoint_run(threads);
+    o.augment = {.horizontal_flip = true, .max_shift = 1};
+    return o;
+}
 
-TEST_CASE("training killed with SIGKILL mid-epoch resumes from its checkpoint to bit-identical weights",
-          "[training][checkpoint]") {
-    const std::size_t threads = GENERATE(1, 2);
-    INFO("threads = " << threads);
-    const auto d = checkpoint_blobs();
+bool same_bytes(std::span<const float> a, std::span<const float> b) {
+    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size_bytes()) == 0);
+}
 
+// The data set with a pause before each batch: the child process of the SIGKILL
+// test trains through it, so that the parent surely sees a mid-epoch checkpoint
+// before the run ends (a small network trains faster than the parent polls).
+template <class Data>
+struct slowed : Data {
+    std::chrono::microseconds delay{};
+    void gather_targets(const std::size_t* idx, std::size_t n, typename Data::target_type* out) const {
+        if (delay.count() > 0) std::this_thread::sleep_for(delay);
+        Data::gather_targets(idx, n, out);
+    }
+};
+
+// Trains Net in a child process with checkpoints every 3 batches, SIGKILLs it in
+// the middle of its second epoch, resumes from what survived in a model with other
+// initial weights, and checks parameters, state and history bit for bit against an
+// uninterrupted run without checkpoints.
+template <class Net, class Data, class Optimizer>
+void check_resume_after_sigkill(const Data& d, const fit_options& run, const Optimizer& optimizer,
+                                std::chrono::microseconds child_delay) {
     // The reference: the same run, never interrupted, no checkpoints.
-    model<checkpoint_net, float> reference(3);
-    const history expected = fit(reference, d, softmax_cross_entropy{}, checkpoint_optimizer, checkpoint_run(threads));
+    model<Net, float> reference(3);
+    const history expected = fit(reference, d, softmax_cross_entropy{}, optimizer, run);
 
     test_support::temporary_directory dir("typenet-checkpoint");
-    fit_options options = checkpoint_run(threads);
+    fit_options options = run;
     options.checkpoint_path = dir / "run.tnc";
     options.checkpoint_every_batches = 3;
     options.resume = true;
@@ -352,8 +397,9 @@ TEST_CASE("training killed with SIGKILL mid-epoch resumes from its checkpoint to
     if (child == 0) {
         // The child trains until it is killed; it must never get back into Catch.
         try {
-            model<checkpoint_net, float> m(3);
-            fit(m, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
+            const slowed<Data> slow{d, child_delay};
+            model<Net, float> m(3);
+            fit(m, slow, softmax_cross_entropy{}, optimizer, options);
         } catch (...) {
             ::_exit(3);
         }
@@ -390,12 +436,12 @@ TEST_CASE("training killed with SIGKILL mid-epoch resumes from its checkpoint to
     CHECK(at_kill.epoch <= 3);
     CHECK(at_kill.completed_epochs == at_kill.epoch - 1);
     CHECK(at_kill.optimizer_steps > 0);
-    // Nothing but the checkpoint in the directory: no temporary file survives a finished write.
-    // (One may survive the kill itself, mid-write; it must not be what we resume from.)
+    // (A temporary file may survive the kill itself, mid-write; it must not be what we resume from.)
 
-    model<checkpoint_net, float> resumed(99);  // other initial weights: all must come from the checkpoint
-    const history h = fit(resumed, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
+    model<Net, float> resumed(99);  // other initial weights: all must come from the checkpoint
+    const history h = fit(resumed, d, softmax_cross_entropy{}, optimizer, options);
     CHECK(same_bytes(resumed.parameters(), reference.parameters()));
+    CHECK(same_bytes(resumed.state(), reference.state()));
     REQUIRE(h.size() == expected.size());
     for (std::size_t e = 0; e < h.size(); ++e) {
         CHECK(h.epochs[e].loss == expected.epochs[e].loss);
@@ -406,6 +452,31 @@ TEST_CASE("training killed with SIGKILL mid-epoch resumes from its checkpoint to
     const checkpoint_info done = read_checkpoint_info(options.checkpoint_path);
     CHECK(done.epoch == 4);
     CHECK(done.position == 0);
+}
+
+}  // namespace
+
+TEST_CASE("training killed with SIGKILL mid-epoch resumes from its checkpoint to bit-identical weights",
+          "[training][checkpoint]") {
+    const std::size_t threads = GENERATE(1, 2);
+    INFO("threads = " << threads);
+    check_resume_after_sigkill<checkpoint_net>(checkpoint_blobs(), checkpoint_run(threads), checkpoint_optimizer,
+                                               std::chrono::microseconds(0));
+}
+
+TEST_CASE("with batch_norm, dropout and augmentation, a run killed mid-epoch resumes to bit-identical weights and "
+          "running statistics",
+          "[training][checkpoint]") {
+    const std::size_t threads = GENERATE(1, 2);
+    INFO("threads = " << threads);
+    const auto d = bar_images(400, 21);
+    // The running statistics move in training: comparing them is not comparing initial values.
+    model<contextual_net, float> trained(3);
+    const model<contextual_net, float> untrained = trained;
+    fit(trained, d, softmax_cross_entropy{}, checkpoint_optimizer, contextual_run(threads));
+    CHECK_FALSE(same_bytes(trained.state(), untrained.state()));
+    check_resume_after_sigkill<contextual_net>(d, contextual_run(threads), checkpoint_optimizer,
+                                               std::chrono::milliseconds(2));
 }
 
 TEST_CASE("resuming from an end-of-epoch checkpoint continues the run exactly", "[training][checkpoint]") {
@@ -498,4 +569,113 @@ TEST_CASE("a checkpoint that is corrupted or of another run is refused and chang
     CHECK_THROWS_WITH(fit(trained, d, softmax_cross_entropy{}, checkpoint_optimizer, other),
                       Catch::Contains("does not exist"));
     CHECK(same_bytes(trained.parameters(), before.parameters()));
+}
+
+TEST_CASE("with batch_norm, dropout and augmentation, a run stopped after an epoch resumes exactly",
+          "[training][checkpoint]") {
+    const std::size_t threads = GENERATE(1, 2);
+    INFO("threads = " << threads);
+    const auto d = bar_images(400, 21);
+    model<contextual_net, float> reference(3);
+    const history expected = fit(reference, d, softmax_cross_entropy{}, checkpoint_optimizer, contextual_run(threads));
+
+    // A run stopped from on_epoch during its second epoch's end: its checkpoint is
+    // then the one written at the end of the first epoch.
+    struct stop {};
+    test_support::temporary_directory dir("typenet-checkpoint");
+    fit_options options = contextual_run(threads);
+    options.checkpoint_path = dir / "run.tnc";
+    options.on_epoch = [](const epoch_record& r) {
+        if (r.epoch == 2) throw stop{};
+    };
+    model<contextual_net, float> stopped(3);
+    CHECK_THROWS_AS(fit(stopped, d, softmax_cross_entropy{}, checkpoint_optimizer, options), stop);
+    const checkpoint_info at = read_checkpoint_info(options.checkpoint_path);
+    CHECK(at.epoch == 2);
+    CHECK(at.position == 0);
+    CHECK(at.completed_epochs == 1);
+
+    options.on_epoch = {};
+    options.resume = true;
+    model<contextual_net, float> resumed(99);
+    const history h = fit(resumed, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
+    CHECK(same_bytes(resumed.parameters(), reference.parameters()));
+    CHECK(same_bytes(resumed.state(), reference.state()));
+    REQUIRE(h.size() == expected.size());
+    for (std::size_t e = 0; e < h.size(); ++e) {
+        CHECK(h.epochs[e].loss == expected.epochs[e].loss);
+        CHECK(h.epochs[e].accuracy == expected.epochs[e].accuracy);
+        CHECK(h.epochs[e].validation_loss == expected.epochs[e].validation_loss);
+    }
+}
+
+TEST_CASE("a corrupted, truncated, old or mismatched checkpoint of a batch_norm + dropout + augmentation run is "
+          "refused and changes neither parameters nor state",
+          "[training][checkpoint]") {
+    const auto d = bar_images(400, 21);
+    test_support::temporary_directory dir("typenet-checkpoint");
+    fit_options options = contextual_run(1);
+    options.epochs = 1;
+    options.checkpoint_path = dir / "run.tnc";
+    model<contextual_net, float> trained(3);
+    fit(trained, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
+
+    std::ifstream in(options.checkpoint_path, std::ios::binary);
+    const std::vector<unsigned char> good((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    auto write = [&](const std::vector<unsigned char>& b) {
+        std::ofstream out(options.checkpoint_path, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    };
+    auto refused = [&](fit_options o, const std::string& message) {
+        model<contextual_net, float> m(8);
+        const model<contextual_net, float> before = m;
+        o.resume = true;
+        CHECK_THROWS_WITH(fit(m, d, softmax_cross_entropy{}, checkpoint_optimizer, o), Catch::Contains(message));
+        CHECK(same_bytes(m.parameters(), before.parameters()));
+        CHECK(same_bytes(m.state(), before.state()));
+    };
+
+    // The file ends with the running statistics (2 x 4 + 2 x 16 floats) and the
+    // checksum: flip bytes there too.
+    for (std::size_t at : {std::size_t{0}, std::size_t{20}, good.size() / 2, good.size() - 12, good.size() - 1}) {
+        auto bad = good;
+        bad[at] ^= 0x10;
+        write(bad);
+        INFO("flipped byte " << at);
+        refused(options, at == 0 ? "not a typenet checkpoint" : "checksum mismatch");
+    }
+    for (std::size_t keep : {good.size() / 3, good.size() - 4}) {
+        write(std::vector<unsigned char>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(keep)));
+        INFO("truncated to " << keep << " bytes");
+        refused(options, "checksum mismatch");
+    }
+
+    // A version-1 file (no statistics, no dropout or augmentation streams), with a
+    // valid checksum, is refused for its version.
+    auto old = good;
+    old[8] = 1;  // the format version follows the 8 magic bytes
+    const std::uint64_t sum = detail::fnv1a64(std::span<const unsigned char>(old.data(), old.size() - 8));
+    for (std::size_t k = 0; k < 8; ++k) old[old.size() - 8 + k] = static_cast<unsigned char>(sum >> (8 * k));
+    write(old);
+    refused(options, "checkpoint format version 1; this typenet reads version 2");
+
+    write(good);
+    fit_options other = options;
+    other.augment.max_shift = 2;
+    refused(other, "augment.max_shift = 1, this one has 2");
+    other = options;
+    other.augment.horizontal_flip = false;
+    refused(other, "augment.horizontal_flip = 1, this one has 0");
+    other = options;
+    other.threads = 2;
+    refused(other, "threads = 1, this one has 2");
+
+    // The good file still resumes (here: a finished run, so nothing more is done).
+    other = options;
+    other.resume = true;
+    model<contextual_net, float> again(8);
+    fit(again, d, softmax_cross_entropy{}, checkpoint_optimizer, other);
+    CHECK(same_bytes(again.parameters(), trained.parameters()));
+    CHECK(same_bytes(again.state(), trained.state()));
 }

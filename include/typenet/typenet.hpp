@@ -60,6 +60,7 @@
 #include "train/history.hpp"
 #include "train/metrics.hpp"
 #include "train/progress.hpp"
+#include "train/random_streams.hpp"
 #include "train/report.hpp"
 #include "train/augment.hpp"
 #include "train/trainer.hpp"

@@ -23,7 +23,11 @@
 // optimisers never touch them), and a per-stage buffer of saved_size(batch) values
 // in the workspace where training forward leaves what backward needs (the dropout
 // mask, the batch mean and inverse deviation). The passes detect them through
-// `contextual`; every other stage keeps the plain protocol.
+// `contextual`; every other stage keeps the plain protocol. Whatever a training
+// pass changes or draws from besides the parameters (the state block, the
+// per-thread random engines) is recorded by training checkpoints
+// (train/checkpoint.hpp); a stage with any other hidden state would have to be
+// added there, or resumed runs would no longer match uninterrupted ones.
 #include <cstddef>
 #include <type_traits>
 

@@ -48,6 +48,11 @@ public:
         }
     }
 
+    /// Where the augmentation's random stream stands, for checkpoints: an augmenter
+    /// restored from it draws the same flips and shifts as this one would.
+    random_engine::snapshot save_random() const noexcept { return rng_.save(); }
+    void restore_random(const random_engine::snapshot& s) noexcept { rng_.restore(s); }
+
     /// Output pixel (y, x) = input pixel (y - dy, x' - dx) where x' = W-1-x when flipped, else x; 0 outside.
     void transform(T* img, bool flip, std::ptrdiff_t dy, std::ptrdiff_t dx) {
         std::copy(img, img + c_ * h_ * w_, image_.data());

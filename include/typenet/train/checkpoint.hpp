@@ -1,35 +1,49 @@
 #pragma once
 // Training checkpoints: everything fit() needs to continue a run as if it had
-// never stopped, so that a resumed run ends with the same parameters, bit for
-// bit, as an uninterrupted one (same thread count: see trainer.hpp).
+// never stopped, so that a resumed run ends with the same parameters and the same
+// batch_norm running statistics, bit for bit, as an uninterrupted one (same thread
+// count: see trainer.hpp). Besides the parameters and the optimiser's state that
+// means every source of change in a training step: the shuffling generator, the
+// dropout streams (one per thread), the augmentation stream and the model's
+// non-trainable state (batch_norm running statistics), which moves in every
+// training forward pass without being a parameter.
 //
 // A checkpoint is written with io/weights.hpp's atomic write (temporary file in
 // the same directory, fsync, rename, fsync of the directory): a crash at any
 // moment leaves the previous checkpoint or the new one, never a mix.
 //
-// File format, version 1; integers little-endian, strings and arrays as a uint64
-// count then the items, doubles as their IEEE bits (uint64).
+// File format, version 2; integers little-endian, strings and arrays as a uint64
+// count then the items, doubles as their IEEE bits (uint64). A "generator" is 44
+// bytes: its 4 state words (uint64), spare normal (double), has-spare (uint32).
 //
 //   8      magic "TNCHKPT\0"
-//   4      format version (uint32) = 1
+//   4      format version (uint32) = 2
 //   4      element type (uint32): 4 = float, 8 = double
 //   8+n    architecture name (string) and 8 fingerprint (uint64, FNV-1a of it)
 //   8+n    optimiser name (string), type_name<Optimizer>()
-//   8 x 7  the run's settings (uint64): samples in the data set, validation
-//          samples, batch size, threads, epochs, seed, shuffle -- a resume under
-//          other settings could not reproduce the run and is refused
+//   8 x 9  the run's settings (uint64): samples in the data set, validation
+//          samples, batch size, threads, epochs, seed, shuffle, augmentation's
+//          horizontal flip and max shift -- a resume under other settings could
+//          not reproduce the run and is refused
 //   8      epoch (uint64): the 1-based epoch to run or continue
 //   8      position (uint64): samples of that epoch already trained on; 0 means
 //          the epoch has not started (its shuffle is still to come)
 //   8      loss sum (double) and 8 correct count (uint64) of the epoch so far
-//   8 x 4  random generator words, 8 spare normal (double), 4 has-spare (uint32)
+//   44     the shuffling generator
+//   8+44t  the dropout generators, one per training thread (the trainer's threads)
+//   4(+44) augmentation: a uint32 presence flag, then its generator when 1
 //   8+8k   the training order (uint64 sample indices), as shuffled so far
 //   8+..   history: count, then per epoch: epoch (uint64); loss, learning rate,
 //          seconds, samples/s (double); accuracy, validation loss, validation
 //          accuracy, each a uint32 presence flag then a double
 //   8+e*p  the model's parameters
 //   8      optimiser steps (uint64), then 8+e*s its state values (see sgd::state)
+//   8+e*r  the model's non-trainable state (batch_norm running statistics)
 //   8      checksum: FNV-1a 64 of every byte before it
+//
+// Any other version is refused with a weights_error naming both. Version 1 held
+// neither the batch_norm statistics nor the dropout and augmentation streams, so
+// it could not resume a run exactly; such a run is restarted, not continued.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -42,12 +56,14 @@
 #include "../core/type_name.hpp"
 #include "../io/weights.hpp"
 #include "history.hpp"
+#include "random_streams.hpp"
 
 namespace typenet {
 
 /// The settings a run must keep to be resumed (see the format above).
 struct checkpoint_settings {
     std::uint64_t samples = 0, validation = 0, batch_size = 0, threads = 0, epochs = 0, seed = 0, shuffle = 0;
+    std::uint64_t horizontal_flip = 0, max_shift = 0;  ///< the augmentation (fit_options::augment)
     bool operator==(const checkpoint_settings&) const = default;
 };
 
@@ -64,7 +80,8 @@ struct checkpoint_info {
 namespace detail {
 
 inline constexpr std::array<unsigned char, 8> checkpoint_magic = {'T', 'N', 'C', 'H', 'K', 'P', 'T', '\0'};
-inline constexpr std::uint32_t checkpoint_format_version = 1;
+inline constexpr std::uint32_t checkpoint_format_version = 2;
+inline constexpr std::uint64_t checkpoint_generator_bytes = 4 * 8 + 8 + 4;
 
 /// The state of fit() at a checkpoint, besides the model and the optimiser.
 struct fit_progress {
@@ -72,13 +89,28 @@ struct fit_progress {
     std::uint64_t epoch = 1, position = 0;
     double loss_sum = 0;
     std::uint64_t correct = 0;
-    random_engine::snapshot rng{};
+    random_engine::snapshot rng{};  ///< the shuffling generator
+    random_streams streams;         ///< the trainer's dropout and augmentation generators
     std::vector<std::size_t> order;
     history past;
 };
 
 inline void put_f64(weights_writer& w, double v) { w.u64(std::bit_cast<std::uint64_t>(v)); }
 inline double get_f64(weights_reader& r, const std::string& what) { return std::bit_cast<double>(r.u64(what)); }
+inline void put_generator(weights_writer& w, const random_engine::snapshot& g) {
+    for (std::uint64_t word : g.words) w.u64(word);
+    put_f64(w, g.spare_normal);
+    w.u32(g.has_spare_normal ? 1 : 0);
+}
+inline random_engine::snapshot get_generator(weights_reader& r, const std::string& where, const std::string& what) {
+    random_engine::snapshot g{};
+    for (auto& word : g.words) word = r.u64(what);
+    g.spare_normal = get_f64(r, what);
+    const std::uint32_t has_spare = r.u32(what);
+    if (has_spare > 1) throw weights_error(where + "corrupted: bad spare-normal flag in " + what);
+    g.has_spare_normal = has_spare == 1;
+    return g;
+}
 inline void put_optional(weights_writer& w, const std::optional<double>& v) {
     w.u32(v.has_value() ? 1 : 0);
     put_f64(w, v.value_or(0));
@@ -102,12 +134,13 @@ inline std::uint64_t get_count(weights_reader& r, std::uint64_t item_bytes, cons
 }
 
 template <class Arch, class T, class Optimizer>
-std::vector<unsigned char> encode_checkpoint(std::span<const T> parameters,
+std::vector<unsigned char> encode_checkpoint(std::span<const T> parameters, std::span<const T> model_state,
                                              const typename Optimizer::template state<T>& optimizer_state,
                                              const fit_progress& p) {
     check_weight_element_type<T>();
     weights_writer w;
-    w.bytes().reserve(512 + (parameters.size() + optimizer_state.values().size()) * sizeof(T) + p.order.size() * 8);
+    w.bytes().reserve(512 + (parameters.size() + optimizer_state.values().size() + model_state.size()) * sizeof(T) +
+                      p.order.size() * 8 + (p.streams.dropout.size() + 1) * checkpoint_generator_bytes);
     w.raw(checkpoint_magic);
     w.u32(checkpoint_format_version);
     w.u32(weight_element_code<T>);
@@ -116,14 +149,18 @@ std::vector<unsigned char> encode_checkpoint(std::span<const T> parameters,
     w.u64(fnv1a64(architecture));
     w.str(type_name<Optimizer>());
     const auto& s = p.settings;
-    for (std::uint64_t v : {s.samples, s.validation, s.batch_size, s.threads, s.epochs, s.seed, s.shuffle}) w.u64(v);
+    for (std::uint64_t v : {s.samples, s.validation, s.batch_size, s.threads, s.epochs, s.seed, s.shuffle,
+                            s.horizontal_flip, s.max_shift})
+        w.u64(v);
     w.u64(p.epoch);
     w.u64(p.position);
     put_f64(w, p.loss_sum);
     w.u64(p.correct);
-    for (std::uint64_t word : p.rng.words) w.u64(word);
-    put_f64(w, p.rng.spare_normal);
-    w.u32(p.rng.has_spare_normal ? 1 : 0);
+    put_generator(w, p.rng);
+    w.u64(p.streams.dropout.size());
+    for (const auto& g : p.streams.dropout) put_generator(w, g);
+    w.u32(p.streams.augmentation ? 1 : 0);
+    if (p.streams.augmentation) put_generator(w, *p.streams.augmentation);
     w.u64(p.order.size());
     for (std::size_t i : p.order) w.u64(i);
     w.u64(p.past.epochs.size());
@@ -139,6 +176,8 @@ std::vector<unsigned char> encode_checkpoint(std::span<const T> parameters,
     w.u64(optimizer_state.steps);
     w.u64(optimizer_state.values().size());
     w.values<T>(optimizer_state.values());
+    w.u64(model_state.size());
+    w.values<T>(model_state);
     w.u64(fnv1a64(w.bytes()));
     return std::move(w.bytes());
 }
@@ -149,8 +188,8 @@ struct parsed_checkpoint {
     std::uint32_t element_code = 0;
     checkpoint_info info;
     fit_progress progress;
-    std::uint64_t parameter_count = 0, state_count = 0;
-    std::size_t parameters_offset = 0, state_offset = 0;
+    std::uint64_t parameter_count = 0, state_count = 0, model_state_count = 0;
+    std::size_t parameters_offset = 0, state_offset = 0, model_state_offset = 0;
 };
 
 inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::string& where) {
@@ -171,7 +210,11 @@ inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, 
     const std::uint32_t version = r.u32("the format version");
     if (version != checkpoint_format_version)
         throw weights_error(where + "checkpoint format version " + std::to_string(version) +
-                            "; this typenet reads version " + std::to_string(checkpoint_format_version));
+                            "; this typenet reads version " + std::to_string(checkpoint_format_version) +
+                            (version < checkpoint_format_version
+                                 ? " (older checkpoints lack batch_norm statistics and the dropout and augmentation "
+                                   "streams, so they cannot resume a run exactly; restart the run)"
+                                 : ""));
     parsed_checkpoint c;
     c.element_code = r.u32("the element type");
     if (c.element_code != 4 && c.element_code != 8)
@@ -181,15 +224,20 @@ inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, 
         throw weights_error(where + "corrupted: the architecture fingerprint does not match the architecture name");
     c.info.optimizer = r.str(weights_max_architecture_name, "the optimiser name");
     auto& s = c.progress.settings;
-    for (std::uint64_t* v : {&s.samples, &s.validation, &s.batch_size, &s.threads, &s.epochs, &s.seed, &s.shuffle})
+    for (std::uint64_t* v : {&s.samples, &s.validation, &s.batch_size, &s.threads, &s.epochs, &s.seed, &s.shuffle,
+                             &s.horizontal_flip, &s.max_shift})
         *v = r.u64("the run's settings");
     c.progress.epoch = r.u64("the epoch");
     c.progress.position = r.u64("the position in the epoch");
     c.progress.loss_sum = get_f64(r, "the epoch's loss sum");
     c.progress.correct = r.u64("the epoch's correct count");
-    for (auto& word : c.progress.rng.words) word = r.u64("the random generator");
-    c.progress.rng.spare_normal = get_f64(r, "the random generator");
-    c.progress.rng.has_spare_normal = r.u32("the random generator") != 0;
+    c.progress.rng = get_generator(r, where, "the shuffling generator");
+    const std::uint64_t dropout = get_count(r, checkpoint_generator_bytes, where, "the dropout generators");
+    for (std::uint64_t t = 0; t < dropout; ++t)
+        c.progress.streams.dropout.push_back(get_generator(r, where, "the dropout generators"));
+    const std::uint32_t augmenting = r.u32("the augmentation flag");
+    if (augmenting > 1) throw weights_error(where + "corrupted: bad presence flag for the augmentation generator");
+    if (augmenting == 1) c.progress.streams.augmentation = get_generator(r, where, "the augmentation generator");
     const std::uint64_t order = get_count(r, 8, where, "the training order");
     c.progress.order.resize(static_cast<std::size_t>(order));
     for (auto& i : c.progress.order) i = static_cast<std::size_t>(r.u64("the training order"));
@@ -208,6 +256,8 @@ inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, 
     c.info.optimizer_steps = r.u64("the optimiser's step count");
     c.state_count = get_count(r, c.element_code, where, "the optimiser's state");
     c.state_offset = r.take(c.state_count * c.element_code, "the optimiser's state");
+    c.model_state_count = get_count(r, c.element_code, where, "the model's state");
+    c.model_state_offset = r.take(c.model_state_count * c.element_code, "the model's state");
     if (r.remaining() > 0)
         throw weights_error(where + "corrupted: " + std::to_string(r.remaining()) + " unexpected bytes before the checksum");
 
@@ -231,18 +281,20 @@ void copy_values_from_file(std::span<T> out, const unsigned char* src) {
 
 /// Writes a checkpoint of the run atomically.
 template <class Arch, class T, class Optimizer>
-void save_checkpoint(const std::filesystem::path& path, std::span<const T> parameters,
+void save_checkpoint(const std::filesystem::path& path, std::span<const T> parameters, std::span<const T> model_state,
                      const typename Optimizer::template state<T>& optimizer_state, const fit_progress& p) {
-    write_file_atomically(path, encode_checkpoint<Arch, T, Optimizer>(parameters, optimizer_state, p));
+    write_file_atomically(path, encode_checkpoint<Arch, T, Optimizer>(parameters, model_state, optimizer_state, p));
 }
 
-/// Reads a checkpoint for this model, optimiser and run settings. Everything is
-/// checked before anything is changed: on any error weights_error is thrown and
-/// the parameters and the optimiser state are untouched. Returns fit's progress.
+/// Reads a checkpoint for this model, optimiser, run settings and trainer (its
+/// dropout stream count and whether it augments). Everything is checked before
+/// anything is changed: on any error weights_error is thrown and the parameters,
+/// the model's state and the optimiser's state are untouched. Returns fit's
+/// progress, whose streams then fit the trainer (restore_random_streams cannot fail).
 template <class Arch, class T, class Optimizer>
-fit_progress load_checkpoint(const std::filesystem::path& path, std::span<T> parameters,
+fit_progress load_checkpoint(const std::filesystem::path& path, std::span<T> parameters, std::span<T> model_state,
                              typename Optimizer::template state<T>& optimizer_state,
-                             const checkpoint_settings& settings) {
+                             const checkpoint_settings& settings, std::size_t dropout_streams, bool augmenting) {
     check_weight_element_type<T>();
     const std::string where = path.string() + ": ";
     const std::vector<unsigned char> bytes = read_whole_file(path);
@@ -270,6 +322,8 @@ fit_progress load_checkpoint(const std::filesystem::path& path, std::span<T> par
     mismatch("epochs", s.epochs, settings.epochs);
     mismatch("seed", s.seed, settings.seed);
     mismatch("shuffle", s.shuffle, settings.shuffle);
+    mismatch("augment.horizontal_flip", s.horizontal_flip, settings.horizontal_flip);
+    mismatch("augment.max_shift", s.max_shift, settings.max_shift);
     if (c.parameter_count != parameters.size())
         throw weights_error(where + "the checkpoint holds " + std::to_string(c.parameter_count) +
                             " parameters, the model has " + std::to_string(parameters.size()));
@@ -277,6 +331,17 @@ fit_progress load_checkpoint(const std::filesystem::path& path, std::span<T> par
         throw weights_error(where + "the checkpoint holds " + std::to_string(c.state_count) +
                             " optimiser state values, this optimiser has " +
                             std::to_string(optimizer_state.values().size()));
+    if (c.model_state_count != model_state.size())
+        throw weights_error(where + "the checkpoint holds " + std::to_string(c.model_state_count) +
+                            " state values (batch_norm statistics), the model has " +
+                            std::to_string(model_state.size()));
+    // The settings match, so the streams must be those of this trainer.
+    if (c.progress.streams.dropout.size() != dropout_streams)
+        throw weights_error(where + "corrupted: " + std::to_string(c.progress.streams.dropout.size()) +
+                            " dropout generators for a run of " + std::to_string(dropout_streams) + " threads");
+    if (c.progress.streams.augmentation.has_value() != augmenting)
+        throw weights_error(where + "corrupted: the augmentation generator is " +
+                            (augmenting ? "missing" : "present without augmentation"));
     // The order must be a permutation of the training samples' indices.
     const std::size_t train = static_cast<std::size_t>(s.samples - s.validation);
     if (c.progress.order.size() != train)
@@ -297,6 +362,7 @@ fit_progress load_checkpoint(const std::filesystem::path& path, std::span<T> par
     // Everything matches: nothing below can fail.
     copy_values_from_file(parameters, bytes.data() + c.parameters_offset);
     copy_values_from_file(optimizer_state.values(), bytes.data() + c.state_offset);
+    copy_values_from_file(model_state, bytes.data() + c.model_state_offset);
     optimizer_state.steps = c.info.optimizer_steps;
     return std::move(c.progress);
 }

@@ -44,9 +44,10 @@ struct fit_options {
     // a checkpoint atomically at the end of every epoch and, when
     // checkpoint_every_batches > 0, also after every that many batches. With resume,
     // a run finds the checkpoint there (if any) and continues from it, ending with
-    // the parameters an uninterrupted run would have, bit for bit; without one it
-    // starts afresh. The run's settings (data size, batch size, threads, epochs,
-    // seed, shuffle, validation split) must be those of the checkpointed run.
+    // the parameters and batch_norm statistics an uninterrupted run would have, bit
+    // for bit, dropout and augmentation included; without one it starts afresh. The
+    // run's settings (data size, batch size, threads, epochs, seed, shuffle,
+    // validation split, augmentation) must be those of the checkpointed run.
     std::filesystem::path checkpoint_path = {};
     std::size_t checkpoint_every_batches = 0;  ///< 0: at the end of each epoch only
     bool resume = false;
@@ -114,29 +115,36 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
     trainer<Arch, T, Loss, Optimizer> step(m, loss, optimizer, batch, options.threads, options.seed);
     step.set_augmentation(options.augment, options.seed + 1);
 
-    // A checkpoint holds the parameters, the optimiser's state, the shuffling RNG
-    // and the position: not batch_norm's running statistics, nor the dropout and
-    // augmentation random streams. Refuse rather than resume a run that would not
-    // end bit-identical to an uninterrupted one.
-    if (!options.checkpoint_path.empty() && (Arch::reference_plan::has_contextual || options.augment.enabled()))
-        throw std::invalid_argument(
-            "fit: checkpoints do not cover dropout, batch_norm or augmentation yet; train this network without "
-            "checkpoint_path");
+    // A checkpoint holds whatever a step reads and changes besides the data: the
+    // parameters, batch_norm's running statistics (model state), the optimiser's
+    // state, and every random stream -- shuffling (rng), dropout (one per thread)
+    // and augmentation (the trainer's). Leaving any out would resume a different run.
     const std::size_t batches = (train.size() + batch - 1) / batch;
     detail::fit_progress at;  // where the run stands; what a checkpoint records
-    at.settings = {data.size(), validation_count, options.batch_size, options.threads, options.epochs,
-                   options.seed, options.shuffle ? 1u : 0u};
+    at.settings = {data.size(),
+                   validation_count,
+                   options.batch_size,
+                   options.threads,
+                   options.epochs,
+                   options.seed,
+                   options.shuffle ? 1u : 0u,
+                   options.augment.horizontal_flip ? 1u : 0u,
+                   options.augment.max_shift};
     if (options.resume && std::filesystem::exists(options.checkpoint_path)) {
-        at = detail::load_checkpoint<Arch, T, Optimizer>(options.checkpoint_path, m.parameters(),
-                                                         step.optimizer_state(), at.settings);
+        // Throws before changing anything unless the file fits this model, run and trainer.
+        at = detail::load_checkpoint<Arch, T, Optimizer>(options.checkpoint_path, m.parameters(), m.state(),
+                                                         step.optimizer_state(), at.settings, step.threads(),
+                                                         step.augments());
         rng.restore(at.rng);
+        step.restore_random_streams(at.streams);  // checked by load_checkpoint: cannot throw
         train = at.order;
     }
     auto checkpoint = [&] {
         at.rng = rng.save();
+        at.streams = step.save_random_streams();
         at.order = train;
         detail::save_checkpoint<Arch, T, Optimizer>(options.checkpoint_path, std::span<const T>(m.parameters()),
-                                                    step.optimizer_state(), at);
+                                                    std::span<const T>(m.state()), step.optimizer_state(), at);
     };
 
     progress_reporter progress(options.progress, options.epochs, batches, train.size());

@@ -13,7 +13,9 @@
 // seeded engine, and batch_norm normalises each thread's part of the batch with
 // that part's statistics (so with t threads, statistics over batch / t samples,
 // "ghost" batch norm); only thread 0's part moves the running statistics, so
-// that no two threads write them.
+// that no two threads write them. The dropout and augmentation engines can be
+// saved and restored (save_random_streams), so that a checkpointed run resumes
+// with the very masks, flips and shifts it would have drawn (train/checkpoint.hpp).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -21,6 +23,8 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "../core/thread_pool.hpp"
@@ -28,6 +32,7 @@
 #include "../network/model.hpp"
 #include "../network/passes.hpp"
 #include "augment.hpp"
+#include "random_streams.hpp"
 
 namespace typenet {
 
@@ -91,6 +96,30 @@ public:
 
     std::size_t capacity() const noexcept { return capacity_; }
     std::size_t threads() const noexcept { return team_.size(); }
+    bool augments() const noexcept { return augmenter_ != nullptr; }
+
+    /// Where the dropout and augmentation streams stand (for checkpoints): a trainer
+    /// restored from it draws the masks, flips and shifts this one would draw next.
+    random_streams save_random_streams() const {
+        random_streams s;
+        s.dropout.reserve(rngs_.size());
+        for (const random_engine& r : rngs_) s.dropout.push_back(r.save());
+        if (augmenter_) s.augmentation = augmenter_->save_random();
+        return s;
+    }
+    /// Restores streams saved by a trainer with the same thread count and
+    /// augmentation; otherwise throws std::invalid_argument and changes nothing.
+    void restore_random_streams(const random_streams& s) {
+        if (s.dropout.size() != rngs_.size())
+            throw std::invalid_argument("trainer: " + std::to_string(s.dropout.size()) +
+                                        " dropout streams for a trainer with " + std::to_string(rngs_.size()) +
+                                        " threads");
+        if (s.augmentation.has_value() != augments())
+            throw std::invalid_argument(augments() ? "trainer: no augmentation stream for an augmenting trainer"
+                                                   : "trainer: an augmentation stream for a trainer that does not augment");
+        for (std::size_t t = 0; t < rngs_.size(); ++t) rngs_[t].restore(s.dropout[t]);
+        if (augmenter_) augmenter_->restore_random(*s.augmentation);
+    }
 
     /// Trains on rows `indices` of `data` (gathered into contiguous buffers first).
     template <class Data>
