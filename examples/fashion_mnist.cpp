@@ -52,6 +52,8 @@ struct settings {
     double validation_split = 0.1;
     bool standardize = false;
     std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+    std::string checkpoint;  // empty: no checkpoints
+    bool resume = false;
 };
 
 template <class Net>
@@ -127,6 +129,10 @@ int run_with(const settings& s, std::size_t default_epochs, const Optimizer& opt
                         .validation_split = s.validation_split,
                         .threads = s.threads,
                         .schedule = learning_rate_schedule::cosine(0.05),
+                        // A crash or kill costs at most 200 batches: rerun with --resume to continue.
+                        .checkpoint_path = s.checkpoint,
+                        .checkpoint_every_batches = s.checkpoint.empty() ? std::size_t{0} : std::size_t{200},
+                        .resume = s.resume,
                         .augment = {.horizontal_flip = s.augment, .max_shift = s.augment ? s.max_shift : 0}};
     if (curve != nullptr)
         options.on_epoch = [&](const epoch_record& r) {
@@ -209,6 +215,9 @@ int main(int argc, char** argv) {
     app.add_option("--validation-split", s.validation_split, "fraction of training images held out");
     app.add_flag("--standardize", s.standardize, "standardise each pixel by the training set's mean and deviation");
     app.add_option("-t,--threads", s.threads, "threads sharing each minibatch")->check(CLI::PositiveNumber);
+    app.add_option("--checkpoint", s.checkpoint, "checkpoint file, written every 200 batches and every epoch");
+    app.add_flag("--resume", s.resume, "continue from --checkpoint if it exists (same options as the interrupted run)")
+        ->needs(app.get_option("--checkpoint"));
     CLI11_PARSE(app, argc, argv);
     try {
         if (s.model == "linear") return run<linear_classifier>(s, 5, 0.01);
