@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "common.hpp"
+#include "torch_batch.hpp"
 
 namespace {
 
@@ -24,22 +25,12 @@ void run(const char* name, torch::nn::Sequential net, std::size_t threads) {
     const auto& data = bench::fashion();
     const auto order = bench::epoch_order();
     torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(bench::learning_rate));
-    std::vector<float> x(bench::batch_size * 784);
-    std::vector<std::int64_t> y(bench::batch_size);
+    bench::torch_batch batch;
 
     const auto start = std::chrono::steady_clock::now();
     for (std::size_t first = 0; first < order.size(); first += bench::batch_size) {
-        const std::size_t n = std::min(bench::batch_size, order.size() - first);
-        for (std::size_t i = 0; i < n; ++i) {
-            std::copy_n(data.train.sample(order[first + i]), 784, x.data() + i * 784);
-            y[i] = data.train.labels[order[first + i]];
-        }
-        const auto input = torch::from_blob(x.data(), {static_cast<long>(n), 1, 28, 28});
-        const auto target = torch::from_blob(y.data(), {static_cast<long>(n)}, torch::kInt64);
-        optimizer.zero_grad();
-        const auto loss = torch::nn::functional::cross_entropy(net->forward(input), target);
-        loss.backward();
-        optimizer.step();
+        batch.gather(data.train, order, first);
+        batch.step(net, optimizer);
     }
     bench::report("libtorch", name, "epoch_s", threads, bench::seconds_since(start));
 

@@ -26,6 +26,7 @@
 #include <typenet/train/augment.hpp>
 
 #include "common.hpp"
+#include "torch_batch.hpp"
 
 namespace {
 
@@ -70,8 +71,7 @@ int main(int argc, char** argv) {
     typenet::random_engine rng(1);
     std::vector<std::size_t> order(train.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::vector<float> x(bench::batch_size * 784);
-    std::vector<std::int64_t> y(bench::batch_size);
+    bench::torch_batch batch;
 
     std::printf("epoch,train_seconds,learning_rate,test_accuracy\n");
     double elapsed = 0;
@@ -82,18 +82,9 @@ int main(int argc, char** argv) {
         const auto start = std::chrono::steady_clock::now();
         rng.shuffle(std::span<std::size_t>(order));
         for (std::size_t first = 0; first < order.size(); first += bench::batch_size) {
-            const std::size_t n = std::min(bench::batch_size, order.size() - first);
-            for (std::size_t i = 0; i < n; ++i) {
-                std::copy_n(train.sample(order[first + i]), 784, x.data() + i * 784);
-                y[i] = train.labels[order[first + i]];
-            }
-            augment.apply(x.data(), n);
-            const auto input = torch::from_blob(x.data(), {static_cast<long>(n), 1, 28, 28});
-            const auto target = torch::from_blob(y.data(), {static_cast<long>(n)}, torch::kInt64);
-            optimizer.zero_grad();
-            const auto loss = torch::nn::functional::cross_entropy(net->forward(input), target);
-            loss.backward();
-            optimizer.step();
+            batch.gather(train, order, first);
+            augment.apply(batch.x.data(), batch.n);
+            batch.step(net, optimizer);
         }
         elapsed += bench::seconds_since(start);
         std::printf("%zu,%.1f,%g,%.4f\n", epoch + 1, elapsed, rate, test_accuracy(net));

@@ -363,6 +363,21 @@ bool same_bytes(std::span<const float> a, std::span<const float> b) {
     return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size_bytes()) == 0);
 }
 
+/// A resumed run ends where the uninterrupted one did: parameters, batch_norm
+/// state and the history of every epoch, bit for bit.
+template <class Model>
+void check_same_run(const Model& resumed, const history& h, const Model& reference, const history& expected) {
+    CHECK(same_bytes(resumed.parameters(), reference.parameters()));
+    CHECK(same_bytes(resumed.state(), reference.state()));
+    REQUIRE(h.size() == expected.size());
+    for (std::size_t e = 0; e < h.size(); ++e) {
+        CHECK(h.epochs[e].loss == expected.epochs[e].loss);
+        CHECK(h.epochs[e].accuracy == expected.epochs[e].accuracy);
+        CHECK(h.epochs[e].validation_loss == expected.epochs[e].validation_loss);
+        CHECK(h.epochs[e].learning_rate == expected.epochs[e].learning_rate);
+    }
+}
+
 // The data set with a pause before each batch: the child process of the SIGKILL
 // test trains through it, so that the parent surely sees a mid-epoch checkpoint
 // before the run ends (a small network trains faster than the parent polls).
@@ -440,15 +455,7 @@ void check_resume_after_sigkill(const Data& d, const fit_options& run, const Opt
 
     model<Net, float> resumed(99);  // other initial weights: all must come from the checkpoint
     const history h = fit(resumed, d, softmax_cross_entropy{}, optimizer, options);
-    CHECK(same_bytes(resumed.parameters(), reference.parameters()));
-    CHECK(same_bytes(resumed.state(), reference.state()));
-    REQUIRE(h.size() == expected.size());
-    for (std::size_t e = 0; e < h.size(); ++e) {
-        CHECK(h.epochs[e].loss == expected.epochs[e].loss);
-        CHECK(h.epochs[e].accuracy == expected.epochs[e].accuracy);
-        CHECK(h.epochs[e].validation_loss == expected.epochs[e].validation_loss);
-        CHECK(h.epochs[e].learning_rate == expected.epochs[e].learning_rate);
-    }
+    check_same_run(resumed, h, reference, expected);
     const checkpoint_info done = read_checkpoint_info(options.checkpoint_path);
     CHECK(done.epoch == 4);
     CHECK(done.position == 0);
@@ -599,14 +606,7 @@ TEST_CASE("with batch_norm, dropout and augmentation, a run stopped after an epo
     options.resume = true;
     model<contextual_net, float> resumed(99);
     const history h = fit(resumed, d, softmax_cross_entropy{}, checkpoint_optimizer, options);
-    CHECK(same_bytes(resumed.parameters(), reference.parameters()));
-    CHECK(same_bytes(resumed.state(), reference.state()));
-    REQUIRE(h.size() == expected.size());
-    for (std::size_t e = 0; e < h.size(); ++e) {
-        CHECK(h.epochs[e].loss == expected.epochs[e].loss);
-        CHECK(h.epochs[e].accuracy == expected.epochs[e].accuracy);
-        CHECK(h.epochs[e].validation_loss == expected.epochs[e].validation_loss);
-    }
+    check_same_run(resumed, h, reference, expected);
 }
 
 TEST_CASE("a corrupted, truncated, old or mismatched checkpoint of a batch_norm + dropout + augmentation run is "
