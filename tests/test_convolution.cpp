@@ -128,6 +128,11 @@ TEST_CASE("conv2d passes the gradient check (stride, padding)", "[conv][gradient
     check_gradients<sequential<input<2, 7, 7>, conv2d<3, 3, 2, 0>, flatten, dense<3>>>(2, 11);
     check_gradients<sequential<input<1, 6, 5>, conv2d<2, 5, 1, 2>, flatten, dense<3>>>(2, 12);
     check_gradients<sequential<input<2, 7, 6>, conv2d<4, 3, 2, 2>, tanh_act, flatten, dense<3>>>(2, 13);
+    // Filters filling whole vectors take the GEMM path for the weight gradient (in double: 4, 8),
+    // the others the row products; odd positions (5 x 5 = 25) give both their tails.
+    static_assert(conv2d_stage<shape<2, 7, 7>, 8, 3, 1, 0, 0, 0>::weights_by_gemm<double>);
+    static_assert(!conv2d_stage<shape<2, 7, 7>, 3, 3, 1, 0, 0, 0>::weights_by_gemm<double>);
+    check_gradients<sequential<input<2, 7, 7>, conv2d<8, 3>, relu, flatten, dense<3>>>(3, 14);
 }
 
 TEST_CASE("pooling passes the gradient check", "[conv][gradient]") {

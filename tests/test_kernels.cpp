@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <typenet/kernels/gemm.hpp>
+#include <typenet/kernels/row_products.hpp>
 #include <typenet/core/random.hpp>
 
 #include "support.hpp"
@@ -100,6 +101,38 @@ TEST_CASE("gemm applies its epilogue to every element exactly once", "[kernels]"
     for (std::size_t i = 0; i < M; ++i)
         for (std::size_t j = 0; j < N; ++j) expected[i * N + j] += float(j);
     CHECK(max_abs_diff(c, expected) < 1e-5);
+}
+
+TEST_CASE("row products sum A's rows against B's rows across calls", "[kernels]") {
+    // Row tails (M not a multiple of 6), a column tail (odd N), a K tail shorter
+    // than a vector, and partial sums that must add up over two calls (two samples).
+    auto check = [](auto depth, auto value, std::size_t M, std::size_t N, double tolerance) {
+        constexpr std::size_t K = decltype(depth)::value;
+        using T = decltype(value);
+        CAPTURE(K, M, N);
+        const auto a1 = random_values<T>(M * K, 7 + M), a2 = random_values<T>(M * K, 8 + M);
+        const auto b1 = random_values<T>(N * K, 9 + N), b2 = random_values<T>(N * K, 10 + N);
+        std::vector<T> partial(kernels::row_products_size<T>(M, N), T(0));
+        kernels::accumulate_row_products<K>(M, N, a1.data(), K, b1.data(), K, partial.data());
+        kernels::accumulate_row_products<K>(M, N, a2.data(), K, b2.data(), K, partial.data());
+        // Reduced transposed, as conv2d stores it: out(j, i).
+        std::vector<T> out(M * N, T(99));
+        kernels::reduce_row_products(M, N, partial.data(), out.data(), 1, M);
+        for (std::size_t i = 0; i < M; ++i)
+            for (std::size_t j = 0; j < N; ++j) {
+                double s = 0;
+                for (std::size_t k = 0; k < K; ++k)
+                    s += double(a1[i * K + k]) * b1[j * K + k] + double(a2[i * K + k]) * b2[j * K + k];
+                REQUIRE(std::fabs(out[j * M + i] - s) < tolerance);
+            }
+    };
+    using std::integral_constant;
+    for (std::size_t M : {1, 5, 6, 7, 16}) {
+        check(integral_constant<std::size_t, 576>{}, 0.0f, M, 25, 1e-3);
+        check(integral_constant<std::size_t, 64>{}, 0.0f, M, 150, 1e-4);
+        check(integral_constant<std::size_t, 3>{}, 0.0f, M, 4, 1e-5);
+        check(integral_constant<std::size_t, 37>{}, 0.0, M, 9, 1e-12);
+    }
 }
 
 TEST_CASE("transpose", "[kernels]") {

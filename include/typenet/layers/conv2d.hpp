@@ -5,7 +5,8 @@
 //
 // Computed as im2col + the GEMM of dense layers, one sample at a time:
 //   forward   Y[F][N]   = W^T * columns[Q][N]        epilogue: + bias[f], activation
-//   weights   dW^T[F][Q] += dZ[F][N] * patches[N][Q]  (patches = columns transposed)
+//   weights   dW[Q][F] += columns[Q][N] * dZ^T[N][F]  when F fills whole vectors (GEMM);
+//             dW^T[f][q] += dZ[f] . columns[q]        otherwise (row products, kernels/row_products.hpp)
 //   inputs    dcolumns[Q][N] = W[Q][F] * dZ[F][N], folded back onto the image
 // Parameter layout, like dense (inputs x outputs):
 //   W  [C*K*K][F]   row (c, ki, kj) holds that patch value's weight in every filter
@@ -18,6 +19,7 @@
 #include "../core/storage.hpp"
 #include "../kernels/gemm.hpp"
 #include "../kernels/im2col.hpp"
+#include "../kernels/row_products.hpp"
 #include "activations.hpp"
 #include "initialization.hpp"
 #include "layer.hpp"
@@ -105,8 +107,19 @@ struct conv2d_stage : stage_defaults {
     static constexpr std::size_t parameter_count = weight_count + F;
     static constexpr std::size_t flops = 2 * Q * F * N + F * N + F * N * Act::flops_per_value;
     static constexpr std::size_t forward_scratch_size = aligned_count<float>(Q * N);
-    // columns or patches (Q*N), dcolumns (Q*N), dW^T (F*Q)
-    static constexpr std::size_t scratch_size = 2 * aligned_count<float>(Q * N) + aligned_count<float>(F * Q);
+
+    /// How backward computes the weight gradient, for values of type T (see the file comment).
+    /// The GEMM needs F to fill whole vectors (LeNet's second convolution: 16); with F = 6 its
+    /// columns would be scalar tails, and the row products, which need no transpose of the
+    /// Q x N columns, win instead. Both paths are gradient-checked (test_convolution).
+    template <class T>
+    static constexpr bool weights_by_gemm = F % kernels::simd_width<T> == 0;
+    // columns, then dcolumns in the same place (Q*N); dZ^T (N*F) or the row products' partial
+    // sums (F*Q vectors; sized for float, the widest in values).
+    static constexpr std::size_t scratch_size =
+        aligned_count<float>(Q * N) +
+        aligned_count<float>(N * F > kernels::row_products_size<float>(F, Q) ? N * F
+                                                                              : kernels::row_products_size<float>(F, Q));
 
     /// See initialization.hpp; fan-in C*K*K, fan-out F*K*K.
     template <class T>
@@ -136,29 +149,37 @@ struct conv2d_stage : stage_defaults {
     template <class T>
     static void backward(const T* params, const T* in, const T* out, T* d_out, T* d_in, T* d_params,
                          std::size_t batch, T* scratch) {
-        T* patches = scratch;
-        T* d_cols = scratch + aligned_count<float>(Q * N);
-        T* d_wt = d_cols + aligned_count<float>(Q * N);  // dW^T [F][Q], summed over the batch
+        static_assert(kernels::simd_width<T> <= kernels::simd_width<float>, "scratch_size assumes float's vector width");
+        T* cols = scratch;  // the sample's columns, then its dcolumns
+        T* second = scratch + aligned_count<float>(Q * N);
         T* d_b = d_params + weight_count;
         for (std::size_t f = 0; f < F; ++f) d_b[f] = T(0);
+        if constexpr (weights_by_gemm<T>) {
+            for (std::size_t i = 0; i < weight_count; ++i) d_params[i] = T(0);
+        } else {
+            for (std::size_t i = 0; i < kernels::row_products_size<T>(F, Q); ++i) second[i] = T(0);
+        }
         for (std::size_t b = 0; b < batch; ++b) {
             T* dz = d_out + b * output_shape::size;
             const T* y = out + b * output_shape::size;
             // dZ = act'(Y) * dY in place; db[f] += sum over positions (in vector lanes,
             // then across them: this pass touches every output value once).
             for (std::size_t f = 0; f < F; ++f) d_b[f] += detail::activation_gradient_sum<N, Act>(y + f * N, dz + f * N);
-            // patches = columns^T: the columns routine copies whole rows, and the
-            // blocked transpose is cheaper than gathering patch by patch.
-            geometry::columns(in + b * In::size, d_cols);
-            kernels::transpose<Q, N>(d_cols, patches);
-            if (b == 0) kernels::gemm<Q>(F, N, dz, N, patches, Q, d_wt, Q);
-            else kernels::gemm<Q, kernels::row_major, true>(F, N, dz, N, patches, Q, d_wt, Q);
+            geometry::columns(in + b * In::size, cols);
+            if constexpr (weights_by_gemm<T>) {
+                // dW[Q][F] += columns[Q][N] * dZ^T[N][F]: dZ^T is F x N, a third of the columns' size or less.
+                kernels::transpose<F, N>(dz, second);
+                kernels::gemm<F, kernels::row_major, true>(Q, N, cols, N, second, F, d_params, F);
+            } else {
+                kernels::accumulate_row_products<N>(F, Q, dz, N, cols, N, second);
+            }
             if (d_in != nullptr) {
-                kernels::gemm<N>(Q, F, params, F, dz, N, d_cols, N);
-                geometry::fold(d_cols, d_in + b * In::size);
+                kernels::gemm<N>(Q, F, params, F, dz, N, cols, N);
+                geometry::fold(cols, d_in + b * In::size);
             }
         }
-        kernels::transpose<F, Q>(d_wt, d_params);
+        // Row products hold dW^T[f][q] as lane sums; the parameters are W[q][f].
+        if constexpr (!weights_by_gemm<T>) kernels::reduce_row_products(F, Q, second, d_params, 1, F);
     }
 };
 
