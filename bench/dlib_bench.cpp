@@ -57,14 +57,14 @@ void run(const char* name, std::size_t threads) {
     const double latency = bench::median_microseconds([&](std::size_t i) { bench::sink = net(test[i % test.size()]); });
     bench::report("dlib", name, "latency_us", threads, latency);
 
-    const std::size_t rounds = 40;
     std::vector<std::vector<image>> chunks;
     for (std::size_t r = 0; r < 4; ++r)
         chunks.emplace_back(test.begin() + static_cast<std::ptrdiff_t>(r * bench::throughput_batch),
                             test.begin() + static_cast<std::ptrdiff_t>((r + 1) * bench::throughput_batch));
-    const auto t0 = std::chrono::steady_clock::now();
-    for (std::size_t r = 0; r < rounds; ++r) bench::sink = net(chunks[r % chunks.size()], bench::throughput_batch)[0];
-    bench::report("dlib", name, "throughput", threads, rounds * bench::throughput_batch / bench::seconds_since(t0));
+    const double samples_per_s = bench::throughput(
+        [&](std::size_t r) { bench::sink = net(chunks[r % chunks.size()], bench::throughput_batch)[0]; },
+        bench::throughput_batch);
+    bench::report("dlib", name, "throughput", threads, samples_per_s);
 }
 
 }  // namespace

@@ -144,3 +144,17 @@ TEST_CASE("training steps with batch_norm, dropout, augmentation and adam alloca
         CHECK(std::isfinite(sink));
     }
 }
+
+TEST_CASE("batch predictions on two threads allocate nothing", "[allocations]") {
+    using net = sequential<input<1, 12, 12>, conv2d<4, 3>, relu, max_pool<2>, flatten, dense<10>>;
+    model<net> m(3);
+    batch_predictor<net> p(m, 16, 2);
+    std::vector<float> x(40 * net::input_size, 0.5f), y(40 * net::output_size);
+    std::vector<std::size_t> classes(40);
+    p.classify(x, classes);  // the team's threads have started
+    const std::size_t before = allocations;
+    p.predict(x, y);  // three rounds of up to 16
+    p.classify(x, classes);
+    CHECK(allocations - before == 0);
+    CHECK(std::isfinite(y[0]));
+}

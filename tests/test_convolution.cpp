@@ -223,3 +223,43 @@ TEST_CASE("bfloat16_model computes what the float model computes on rounded para
     CHECK(worst_relative < 0.02);
     CHECK_THROWS_AS(compact.predict(std::vector<float>(3)), std::invalid_argument);
 }
+
+TEST_CASE("batch_predictor gives every sample what predict gives it, on any number of threads", "[inference]") {
+    // batch_norm has state: the predictor must infer with the running statistics, as predict does.
+    using net = sequential<input<1, 12, 12>, conv2d<4, 3, 1, 1>, batch_norm, relu, max_pool<2>, flatten, dense<16>,
+                           dropout<30>, relu, dense<5>>;
+    model<net> m(8);
+    random_engine rng(9);
+    for (auto& v : m.state()) v += static_cast<float>(rng.uniform(0.1, 0.5));  // running statistics away from 0 / 1
+    constexpr std::size_t n = 23;  // not a multiple of the capacity or of the thread count
+    const auto x = random_values<float>(n * net::input_size, 10);
+    std::vector<float> expected(n * net::output_size);
+    std::vector<std::size_t> expected_classes(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto y = m.predict(std::span<const float>(x.data() + i * net::input_size, net::input_size));
+        std::copy(y.begin(), y.end(), expected.begin() + static_cast<std::ptrdiff_t>(i * net::output_size));
+        expected_classes[i] = predicted_class<net::output_size>(y.data());
+    }
+    for (std::size_t threads : {1, 2, 3}) {
+        for (std::size_t capacity : {1, 7, 64}) {
+            CAPTURE(threads, capacity);
+            batch_predictor<net> p(m, capacity, threads);
+            CHECK(p.threads() == std::min(threads, capacity));
+            std::vector<float> y(n * net::output_size, -1.0f);
+            p.predict(x, y);
+            // Batched GEMMs sum in another order than the batch-1 path, so equal within rounding.
+            for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-5));
+            std::vector<std::size_t> classes(n, 99);
+            p.classify(x, classes);
+            CHECK(classes == expected_classes);
+        }
+    }
+    batch_predictor<net> p(m, 8, 2);
+    std::vector<float> y(net::output_size);
+    CHECK_THROWS_WITH(p.predict(std::span<const float>(x.data(), net::input_size + 1), y),
+                      Catch::Contains("not a whole number of samples"));
+    CHECK_THROWS_WITH(p.predict(std::span<const float>(x.data(), 2 * net::input_size), y), Catch::Contains("output values"));
+    std::vector<std::size_t> none;
+    p.classify(std::span<const float>(), none);  // zero samples: nothing to do
+    CHECK_THROWS_AS(batch_predictor<net>(m, 0), std::invalid_argument);
+}

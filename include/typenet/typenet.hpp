@@ -24,6 +24,7 @@
 #include "layers/pooling.hpp"
 #include "layers/softmax.hpp"
 
+#include "network/batch_inference.hpp"
 #include "network/inference.hpp"
 #include "network/inspect.hpp"
 #include "network/model.hpp"
