@@ -123,6 +123,47 @@ TEST_CASE("max_pool backward sends a tied window's gradient to its first maximum
     CHECK(dx == std::vector<float>{1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
 }
 
+TEST_CASE("2 x 2 max_pool backward, vectorised, agrees with the definition on tied windows", "[conv]") {
+    // Values from {0, 1, 2}: most windows tie (as after relu). Shapes: groups of four
+    // windows that pair up within a row, across rows, a row left to the scalar path,
+    // a partly vectorised row, odd heights and widths.
+    auto check = [](auto shape_tag) {
+        using In = typename decltype(shape_tag)::type;
+        using stage = max_pool<2>::stage<In, 0, 0>;
+        constexpr std::size_t C = In::dims[0], H = In::dims[1], W = In::dims[2], OH = H / 2, OW = W / 2;
+        CAPTURE(C, H, W);
+        constexpr std::size_t batch = 2;
+        random_engine rng(C * 100 + H * 10 + W);
+        std::vector<float> x(batch * C * H * W), y(batch * C * OH * OW), g(y.size()), dx(x.size(), -7.0f);
+        for (auto& v : x) v = static_cast<float>(rng.below(3));
+        for (auto& v : g) v = static_cast<float>(rng.uniform(0.5, 1.5));
+        stage::forward(static_cast<const float*>(nullptr), x.data(), y.data(), batch, static_cast<float*>(nullptr));
+        stage::backward(static_cast<const float*>(nullptr), x.data(), y.data(), g.data(), dx.data(),
+                        static_cast<float*>(nullptr), batch, static_cast<float*>(nullptr));
+        std::vector<float> expected(x.size(), 0.0f);
+        for (std::size_t m = 0; m < batch * C; ++m)
+            for (std::size_t oy = 0; oy < OH; ++oy)
+                for (std::size_t ox = 0; ox < OW; ++ox) {
+                    const std::size_t corner[4] = {2 * oy * W + 2 * ox, 2 * oy * W + 2 * ox + 1,
+                                                   (2 * oy + 1) * W + 2 * ox, (2 * oy + 1) * W + 2 * ox + 1};
+                    float top = x[m * H * W + corner[0]];
+                    for (std::size_t k : corner) top = std::max(top, x[m * H * W + k]);
+                    for (std::size_t k : corner)
+                        if (x[m * H * W + k] == top) {
+                            expected[m * H * W + k] = g[m * OH * OW + oy * OW + ox];
+                            break;
+                        }
+                }
+        REQUIRE(dx == expected);
+    };
+    check(std::type_identity<shape<2, 8, 8>>{});    // LeNet's second pooling: OW = 4, groups pair across rows
+    check(std::type_identity<shape<1, 24, 24>>{});  // LeNet's first: OW = 12
+    check(std::type_identity<shape<2, 6, 8>>{});    // 3 rows of 4: the last row scalar
+    check(std::type_identity<shape<1, 10, 24>>{});  // 60 outputs: a row partly vectorised, then redone
+    check(std::type_identity<shape<3, 9, 17>>{});   // odd height and width: the edges stay zero
+    check(std::type_identity<shape<1, 6, 10>>{});   // OW = 5: scalar only
+}
+
 TEST_CASE("conv2d passes the gradient check (stride, padding)", "[conv][gradient]") {
     check_gradients<sequential<input<2, 6, 6>, conv2d<3, 3>, flatten, dense<3>>>(2, 10);
     check_gradients<sequential<input<2, 7, 7>, conv2d<3, 3, 2, 0>, flatten, dense<3>>>(2, 11);

@@ -6,6 +6,9 @@
 // no index buffer is needed).
 #include <cstddef>
 
+#include <type_traits>
+
+#include "../kernels/pool_backward.hpp"
 #include "conv2d.hpp"
 #include "layer.hpp"
 
@@ -99,7 +102,23 @@ struct pool_stage : stage_defaults {
                 T* dx = d_in + m * H * W;
                 if constexpr (H % 2 == 1)
                     for (std::size_t j = 0; j < W; ++j) dx[(H - 1) * W + j] = T(0);
-                for (std::size_t oy = 0; oy < OH; ++oy) {
+                // Eight windows at a time where each group of four lies within one
+                // output row (the map's outputs taken in order, OW % 4 == 0).
+                constexpr bool vectorised = kernels::has_max_pool_2x2_backward_8 && std::is_same_v<T, float> && OW % 4 == 0;
+                std::size_t vector_rows = 0;
+                if constexpr (vectorised) {
+                    constexpr std::size_t pairs = OH * OW / 8;
+                    for (std::size_t p = 0; p < pairs; ++p) {
+                        const std::size_t o0 = 8 * p, o1 = o0 + 4;  // first output of each group
+                        const std::size_t i0 = 2 * (o0 / OW) * W + 2 * (o0 % OW), i1 = 2 * (o1 / OW) * W + 2 * (o1 % OW);
+                        kernels::max_pool_2x2_backward_8(x + i0, x + i1, W, out + m * OH * OW + o0,
+                                                         d_out + m * OH * OW + o0, dx + i0, dx + i1);
+                    }
+                    vector_rows = pairs * 8 / OW;  // whole rows done; the row it stopped in is redone below
+                    if constexpr (W % 2 == 1)
+                        for (std::size_t oy = 0; oy < vector_rows; ++oy) dx[2 * oy * W + W - 1] = dx[(2 * oy + 1) * W + W - 1] = T(0);
+                }
+                for (std::size_t oy = vector_rows; oy < OH; ++oy) {
                     const T* r0 = x + 2 * oy * W;
                     const T* r1 = r0 + W;
                     T* d0 = dx + 2 * oy * W;
