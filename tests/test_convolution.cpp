@@ -91,6 +91,10 @@ TEST_CASE("conv2d forward matches a direct convolution", "[conv]") {
     check_conv_forward<1, 28, 28, 6, 5, 1, 0>(5);
     check_conv_forward<6, 12, 12, 16, 5, 1, 0>(6);
     check_conv_forward<3, 5, 5, 17, 1, 1, 0>(7);
+    // Patches read in place (no padding, stride 1, output rows of whole vectors) with
+    // 300 patch values: the GEMM splits that depth into blocks, each reading from row 256 on.
+    static_assert(kernels::convolution_geometry<12, 12, 12, 5, 1, 0>::reads_in_place<kernels::simd_width<double>>);
+    check_conv_forward<12, 12, 12, 3, 5, 1, 0>(8);
 }
 
 TEST_CASE("pooling forward matches the definition", "[conv]") {

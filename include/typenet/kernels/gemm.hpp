@@ -41,6 +41,20 @@ struct transposed {
     static const T* from_column(const T* a, std::size_t lda, std::size_t p0) { return a + p0 * lda; }
 };
 
+/// The usual B operand: B(p, j) = b[p * ldb + j]. A GEMM reads B only through
+/// row(p) and column(j), the offset of column j within a row, and the W columns
+/// of one vector must be W consecutive values; an operand that maps them
+/// elsewhere (im2col.hpp reads image patches in place) saves copying B first.
+template <class TB>
+struct row_major_operand {
+    using value_type = TB;
+    const TB* b;
+    std::size_t ldb;
+    const TB* row(std::size_t p) const { return b + p * ldb; }
+    static constexpr std::size_t column(std::size_t j) { return j; }
+    row_major_operand from_row(std::size_t p0) const { return {b + p0 * ldb, ldb}; }
+};
+
 /// Epilogue that stores the product unchanged.
 struct no_epilogue {
     template <class V>
@@ -58,11 +72,15 @@ namespace detail {
 #endif
 
 // Register block: MR rows, NV vectors of W lanes (V = simd) or NV scalars (V = T).
-template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class TB, class T,
+template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class BOperand, class T,
           class Epilogue>
-inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_t i0, const TB* b, std::size_t ldb,
+inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_t i0, const BOperand& b,
                          std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue) {
+    using TB = typename BOperand::value_type;
     constexpr std::size_t W = lane_width<V>;
+    std::size_t column_at[NV];
+#pragma GCC unroll 16
+    for (std::size_t v = 0; v < NV; ++v) column_at[v] = b.column(j0 + v * W);
     V acc[MR][NV];
 #pragma GCC unroll 16
     for (std::size_t r = 0; r < MR; ++r)
@@ -70,15 +88,15 @@ inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_
         for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
 
     for (std::size_t p = 0; p < K; ++p) {
-        const TB* brow = b + p * ldb + j0;
+        const TB* brow = b.row(p);
         V bv[NV];
         if constexpr (std::is_same_v<TB, bfloat16> && !is_scalar_lane_v<V>) {
 #pragma GCC unroll 16
-            for (std::size_t v = 0; v + 1 < NV; v += 2) load_interleaved_pair(brow + v * W, bv[v], bv[v + 1]);
-            if constexpr (NV % 2 == 1) bv[NV - 1] = load_lane<V>(brow + (NV - 1) * W);
+            for (std::size_t v = 0; v + 1 < NV; v += 2) load_interleaved_pair(brow + column_at[v], bv[v], bv[v + 1]);
+            if constexpr (NV % 2 == 1) bv[NV - 1] = load_lane<V>(brow + column_at[NV - 1]);
         } else {
 #pragma GCC unroll 16
-            for (std::size_t v = 0; v < NV; ++v) bv[v] = load_lane<V>(brow + v * W);
+            for (std::size_t v = 0; v < NV; ++v) bv[v] = load_lane<V>(brow + column_at[v]);
         }
 #pragma GCC unroll 16
         for (std::size_t r = 0; r < MR; ++r) {
@@ -105,18 +123,18 @@ inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_
 #endif
 
 // All rows [0, M) for the columns [j0, j0 + NV*W): full MR blocks, then one tail block.
-template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class TB, class T,
+template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class BOperand, class T,
           class Epilogue>
-inline void column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b, std::size_t ldb,
+inline void column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b,
                          std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue) {
     std::size_t i = 0;
     for (; i + MR <= M; i += MR)
-        micro_kernel<V, MR, NV, ALayout, Accumulate>(K, a, lda, i, b, ldb, j0, c, ldc, epilogue);
+        micro_kernel<V, MR, NV, ALayout, Accumulate>(K, a, lda, i, b, j0, c, ldc, epilogue);
     const std::size_t rest = M - i;
     if (rest == 0) return;
     // Dispatch the row tail to a kernel of exactly that height (all compile-time).
     [&]<std::size_t... R>(std::index_sequence<R...>) {
-        ((rest == R + 1 ? (micro_kernel<V, R + 1, NV, ALayout, Accumulate>(K, a, lda, i, b, ldb, j0, c, ldc, epilogue), 0)
+        ((rest == R + 1 ? (micro_kernel<V, R + 1, NV, ALayout, Accumulate>(K, a, lda, i, b, j0, c, ldc, epilogue), 0)
                         : 0),
          ...);
     }(std::make_index_sequence<MR - 1>{});
@@ -133,9 +151,9 @@ namespace detail {
 
 // One block of the K dimension: all column panels, all rows, with register
 // blocks of MR rows x NV vectors.
-template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, class TA, class TB, class T,
-          class Epilogue>
-inline void gemm_block(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b, std::size_t ldb, T* c,
+template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, class TA, class BOperand,
+          class T, class Epilogue>
+inline void gemm_block(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c,
                        std::size_t ldc, const Epilogue& epilogue) {
     using V = simd<T>;
     constexpr std::size_t W = V::size;
@@ -145,13 +163,11 @@ inline void gemm_block(std::size_t M, std::size_t K, const TA* a, std::size_t ld
     constexpr std::size_t tail_scalars = N % W;
 
     for (std::size_t jp = 0; jp < full_panels; ++jp)
-        column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, b, ldb, jp * panel, c, ldc, epilogue);
+        column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, b, jp * panel, c, ldc, epilogue);
     if constexpr (tail_vectors > 0)
-        column_panel<V, MR, tail_vectors, ALayout, Accumulate>(M, K, a, lda, b, ldb, full_panels * panel, c, ldc,
-                                                               epilogue);
+        column_panel<V, MR, tail_vectors, ALayout, Accumulate>(M, K, a, lda, b, full_panels * panel, c, ldc, epilogue);
     if constexpr (tail_scalars > 0)
-        column_panel<T, MR, tail_scalars, ALayout, Accumulate>(M, K, a, lda, b, ldb, N - tail_scalars, c, ldc,
-                                                               epilogue);
+        column_panel<T, MR, tail_scalars, ALayout, Accumulate>(M, K, a, lda, b, N - tail_scalars, c, ldc, epilogue);
 }
 
 // A single row (batch-1 inference) gets its own blocking: with one row, a 6x2
@@ -167,34 +183,43 @@ inline constexpr std::size_t gemv_vectors_per_block = 8;
 /// touches ~100 pages per pass and the kernel runs at half speed.
 inline constexpr std::size_t gemm_depth_block = 256;
 
-/// C[M x N] (=|+=) epilogue(A[M x K] * B[K x N]); see the file comment.
-template <std::size_t N, class ALayout = row_major, bool Accumulate = false, class TA, class TB, class T,
+/// C[M x N] (=|+=) epilogue(A[M x K] * B[K x N]) with B given as an operand (row_major_operand, or
+/// one that reads B in place); see the file comment.
+template <std::size_t N, class ALayout = row_major, bool Accumulate = false, class TA, class BOperand, class T,
           class Epilogue = no_epilogue>
-inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b, std::size_t ldb, T* c,
-                 std::size_t ldc, const Epilogue& epilogue = {}) {
+    requires requires { typename BOperand::value_type; }
+inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c, std::size_t ldc,
+                 const Epilogue& epilogue = {}) {
     constexpr std::size_t KC = gemm_depth_block;
     constexpr std::size_t MR = gemm_rows_per_block, NV = gemm_vectors_per_block;
     // One row (inference, a forward product): one pass with wide blocks, no K blocks.
     // Only forward products take this path, which keeps the extra instantiations few.
     if constexpr (std::is_same_v<ALayout, row_major> && !Accumulate) {
         if (M == 1) {
-            detail::gemm_block<N, ALayout, false, 1, detail::gemv_vectors_per_block>(M, K, a, lda, b, ldb, c, ldc,
-                                                                                      epilogue);
+            detail::gemm_block<N, ALayout, false, 1, detail::gemv_vectors_per_block>(M, K, a, lda, b, c, ldc, epilogue);
             return;
         }
     }
     if (K <= KC) {
-        detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, ldb, c, ldc, epilogue);
+        detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
         return;
     }
     // The epilogue runs once, on the last block, when the sums are complete.
-    detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, KC, a, lda, b, ldb, c, ldc, no_epilogue{});
+    detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, KC, a, lda, b, c, ldc, no_epilogue{});
     std::size_t k0 = KC;
     for (; k0 + KC < K; k0 += KC)
-        detail::gemm_block<N, ALayout, true, MR, NV>(M, KC, ALayout::from_column(a, lda, k0), lda, b + k0 * ldb, ldb,
-                                                     c, ldc, no_epilogue{});
-    detail::gemm_block<N, ALayout, true, MR, NV>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b + k0 * ldb, ldb, c,
+        detail::gemm_block<N, ALayout, true, MR, NV>(M, KC, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c,
+                                                     ldc, no_epilogue{});
+    detail::gemm_block<N, ALayout, true, MR, NV>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c,
                                                  ldc, epilogue);
+}
+
+/// C[M x N] (=|+=) epilogue(A[M x K] * B[K x N]) with B row-major (leading dimension ldb).
+template <std::size_t N, class ALayout = row_major, bool Accumulate = false, class TA, class TB, class T,
+          class Epilogue = no_epilogue>
+inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b, std::size_t ldb, T* c,
+                 std::size_t ldc, const Epilogue& epilogue = {}) {
+    gemm<N, ALayout, Accumulate>(M, K, a, lda, row_major_operand<TB>{b, ldb}, c, ldc, epilogue);
 }
 
 namespace detail {

@@ -5,7 +5,9 @@
 // Q = C*K*K patch values and N = OH*OW output positions:
 //   columns  [Q][N]  column n is the patch under output position n  (forward: Y = W^T * columns)
 //   fold     adds a [Q][N] matrix back onto the input positions      (input gradient; col2im)
+//   patches_of  the columns read in place, without copying, where the shapes allow
 // Every size is a template argument, so the loops are bounded at compile time.
+#include <array>
 #include <cstddef>
 
 namespace typenet::kernels {
@@ -33,6 +35,40 @@ struct convolution_geometry {
         const std::size_t bound = extent + P - k;
         const std::size_t last = (bound + S - 1) / S;
         return last < out ? last : out;
+    }
+
+    /// Whether the columns can be read in place from the image (patches_of) by kernels
+    /// that load `width` consecutive columns at a time: without padding and with
+    /// stride 1, the positions of one output row are consecutive in every input row,
+    /// so a vector that stays within one output row is one load from the image.
+    template <std::size_t width>
+    static constexpr bool reads_in_place = P == 0 && S == 1 && out_w % width == 0;
+
+    /// Offset in the image of patch row q = (c, ki, kj) at output position 0.
+    static constexpr std::array<std::size_t, patch> patch_offsets = [] {
+        std::array<std::size_t, patch> offsets{};
+        for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t ki = 0; ki < K; ++ki)
+                for (std::size_t kj = 0; kj < K; ++kj) offsets[(c * K + ki) * K + kj] = (c * H + ki) * W + kj;
+        return offsets;
+    }();
+
+    /// The columns matrix [Q][N] of image x, read in place: a GEMM operand
+    /// (kernels/gemm.hpp, row_major_operand) and a row-products operand. Only
+    /// where reads_in_place holds for the width the kernel loads.
+    template <class T>
+    struct patch_operand {
+        using value_type = T;
+        const T* x;
+        const std::size_t* offsets;
+        const T* row(std::size_t q) const { return x + offsets[q]; }
+        /// Output position n = (oy, ox) sits at oy * W + ox from the row's start (stride 1).
+        static constexpr std::size_t column(std::size_t n) { return n / out_w * W + n % out_w; }
+        patch_operand from_row(std::size_t q0) const { return {x, offsets + q0}; }
+    };
+    template <class T>
+    static patch_operand<T> patches_of(const T* x) {
+        return {x, patch_offsets.data()};
     }
 
     template <class T>

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <utility>
 
+#include "gemm.hpp"
 #include "simd.hpp"
 
 namespace typenet::kernels {
@@ -25,8 +26,10 @@ namespace typenet::kernels {
 namespace detail {
 
 // MR rows of A against NR rows of B: MR * NR accumulators, MR + NR loads per step.
-template <std::size_t K, std::size_t MR, std::size_t NR, class T>
-inline void row_products_block(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* partial,
+// B's rows come from an operand (gemm.hpp): row j starts at b.row(j), and values
+// k..k+W-1 of a row are consecutive from b.column(k) on.
+template <std::size_t K, std::size_t MR, std::size_t NR, class T, class BOperand>
+inline void row_products_block(const T* a, std::size_t lda, const BOperand& b, std::size_t j0, T* partial,
                                std::size_t n_total) {
     using V = simd<T>;
     constexpr std::size_t W = V::size;
@@ -36,10 +39,14 @@ inline void row_products_block(const T* a, std::size_t lda, const T* b, std::siz
     for (std::size_t i = 0; i < MR; ++i)
 #pragma GCC unroll 16
         for (std::size_t j = 0; j < NR; ++j) acc[i][j] = V(T(0));
+    const T* brow[NR];
+#pragma GCC unroll 16
+    for (std::size_t j = 0; j < NR; ++j) brow[j] = b.row(j0 + j);
     for (std::size_t k = 0; k < vector_end; k += W) {
+        const std::size_t column = b.column(k);
         V bv[NR];
 #pragma GCC unroll 16
-        for (std::size_t j = 0; j < NR; ++j) bv[j] = load_lane<V>(b + j * ldb + k);
+        for (std::size_t j = 0; j < NR; ++j) bv[j] = load_lane<V>(brow[j] + column);
 #pragma GCC unroll 16
         for (std::size_t i = 0; i < MR; ++i) {
             const V av = load_lane<V>(a + i * lda + k);
@@ -54,17 +61,17 @@ inline void row_products_block(const T* a, std::size_t lda, const T* b, std::siz
             T* p = partial + (i * n_total + j) * W;
             store_lane(p, load_lane<V>(p) + acc[i][j]);
             // The last K % W products go to the first lane; the reduction adds every lane anyway.
-            for (std::size_t r = vector_end; r < K; ++r) p[0] = mul_add(a[i * lda + r], b[j * ldb + r], p[0]);
+            for (std::size_t r = vector_end; r < K; ++r) p[0] = mul_add(a[i * lda + r], brow[j][b.column(r)], p[0]);
         }
 }
 
-template <std::size_t K, std::size_t MR, std::size_t NR, class T>
-inline void row_products_rows(std::size_t N, const T* a, std::size_t lda, const T* b, std::size_t ldb, T* partial) {
+template <std::size_t K, std::size_t MR, std::size_t NR, class T, class BOperand>
+inline void row_products_rows(std::size_t N, const T* a, std::size_t lda, const BOperand& b, T* partial) {
     constexpr std::size_t W = simd_width<T>;
     std::size_t j = 0;
-    for (; j + NR <= N; j += NR) row_products_block<K, MR, NR>(a, lda, b + j * ldb, ldb, partial + j * W, N);
+    for (; j + NR <= N; j += NR) row_products_block<K, MR, NR>(a, lda, b, j, partial + j * W, N);
     // The column tail, one B row at a time (NR is small).
-    for (; j < N; ++j) row_products_block<K, MR, 1>(a, lda, b + j * ldb, ldb, partial + j * W, N);
+    for (; j < N; ++j) row_products_block<K, MR, 1>(a, lda, b, j, partial + j * W, N);
 }
 
 }  // namespace detail
@@ -80,23 +87,32 @@ constexpr std::size_t row_products_size(std::size_t M, std::size_t N) {
     return M * N * simd_width<T>;
 }
 
-/// partial (M x N vectors, see row_products_size) += the row products of A (M x K) and B (N x K).
-template <std::size_t K, class T>
-inline void accumulate_row_products(std::size_t M, std::size_t N, const T* a, std::size_t lda, const T* b,
-                                    std::size_t ldb, T* partial) {
+/// partial (M x N vectors, see row_products_size) += the row products of A (M x K) and B (N x K,
+/// an operand as the GEMM takes: row_major_operand, or image patches read in place).
+template <std::size_t K, class T, class BOperand>
+    requires requires { typename BOperand::value_type; }
+inline void accumulate_row_products(std::size_t M, std::size_t N, const T* a, std::size_t lda, const BOperand& b,
+                                    T* partial) {
     constexpr std::size_t MR = row_products_a_rows, NR = row_products_b_rows;
     const std::size_t row_stride = N * simd_width<T>;
     std::size_t i = 0;
-    for (; i + MR <= M; i += MR) detail::row_products_rows<K, MR, NR>(N, a + i * lda, lda, b, ldb, partial + i * row_stride);
+    for (; i + MR <= M; i += MR) detail::row_products_rows<K, MR, NR>(N, a + i * lda, lda, b, partial + i * row_stride);
     const std::size_t rest = M - i;
     if (rest == 0) return;
     // The row tail gets a block of exactly that height (all compile-time).
     [&]<std::size_t... R>(std::index_sequence<R...>) {
         ((rest == R + 1
-              ? (detail::row_products_rows<K, R + 1, NR>(N, a + i * lda, lda, b, ldb, partial + i * row_stride), 0)
+              ? (detail::row_products_rows<K, R + 1, NR>(N, a + i * lda, lda, b, partial + i * row_stride), 0)
               : 0),
          ...);
     }(std::make_index_sequence<MR - 1>{});
+}
+
+/// The same with B row-major (leading dimension ldb).
+template <std::size_t K, class T>
+inline void accumulate_row_products(std::size_t M, std::size_t N, const T* a, std::size_t lda, const T* b,
+                                    std::size_t ldb, T* partial) {
+    accumulate_row_products<K>(M, N, a, lda, row_major_operand<T>{b, ldb}, partial);
 }
 
 /// out[i * row_stride + j * column_stride] = the sum of partial(i, j)'s lanes.

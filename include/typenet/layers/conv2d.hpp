@@ -138,11 +138,18 @@ struct conv2d_stage : stage_defaults {
     template <class Stored, class T>
     static void forward(const Stored* params, const T* in, T* out, std::size_t batch, T* scratch) {
         T* cols = scratch;
+        const detail::channel_bias_activation_epilogue<Stored, Act> epilogue{params + weight_count};
         for (std::size_t b = 0; b < batch; ++b) {
-            geometry::columns(in + b * In::size, cols);
             // A = W^T: A(f, q) = W[q][f], the "transposed" layout with leading dimension F.
-            kernels::gemm<N, kernels::transposed>(F, Q, params, F, cols, N, out + b * output_shape::size, N,
-                                                  detail::channel_bias_activation_epilogue<Stored, Act>{params + weight_count});
+            // B = the columns: read in place from the image where the shapes allow (no copy
+            // through memory: LeNet's first columns, 58 KB a sample, do not fit in L1).
+            if constexpr (geometry::template reads_in_place<kernels::simd_width<T>>) {
+                kernels::gemm<N, kernels::transposed>(F, Q, params, F, geometry::patches_of(in + b * In::size),
+                                                      out + b * output_shape::size, N, epilogue);
+            } else {
+                geometry::columns(in + b * In::size, cols);
+                kernels::gemm<N, kernels::transposed>(F, Q, params, F, cols, N, out + b * output_shape::size, N, epilogue);
+            }
         }
     }
 
@@ -165,12 +172,15 @@ struct conv2d_stage : stage_defaults {
             // dZ = act'(Y) * dY in place; db[f] += sum over positions (in vector lanes,
             // then across them: this pass touches every output value once).
             for (std::size_t f = 0; f < F; ++f) d_b[f] += detail::activation_gradient_sum<N, Act>(y + f * N, dz + f * N);
-            geometry::columns(in + b * In::size, cols);
             if constexpr (weights_by_gemm<T>) {
                 // dW[Q][F] += columns[Q][N] * dZ^T[N][F]: dZ^T is F x N, a third of the columns' size or less.
+                geometry::columns(in + b * In::size, cols);
                 kernels::transpose<F, N>(dz, second);
                 kernels::gemm<F, kernels::row_major, true>(Q, N, cols, N, second, F, d_params, F);
+            } else if constexpr (geometry::template reads_in_place<kernels::simd_width<T>>) {
+                kernels::accumulate_row_products<N>(F, Q, dz, N, geometry::patches_of(in + b * In::size), second);
             } else {
+                geometry::columns(in + b * In::size, cols);
                 kernels::accumulate_row_products<N>(F, Q, dz, N, cols, N, second);
             }
             if (d_in != nullptr) {
