@@ -9,6 +9,7 @@
 
 #include <typenet/kernels/gemm.hpp>
 #include <typenet/kernels/row_products.hpp>
+#include <typenet/kernels/simd.hpp>
 #include <typenet/core/random.hpp>
 
 #include "support.hpp"
@@ -133,6 +134,28 @@ TEST_CASE("row products sum A's rows against B's rows across calls", "[kernels]"
         check(integral_constant<std::size_t, 3>{}, 0.0f, M, 4, 1e-5);
         check(integral_constant<std::size_t, 37>{}, 0.0, M, 9, 1e-12);
     }
+}
+
+TEST_CASE("all_finite finds a NaN or an infinity anywhere, in vector blocks and in the tail", "[kernels]") {
+    auto check = [](auto value) {
+        using T = decltype(value);
+        for (std::size_t n : {0, 1, 7, 32, 33, 100}) {
+            std::vector<T> x(n);
+            for (std::size_t i = 0; i < n; ++i) x[i] = T(i % 2 ? 1e30 : -1e30);  // large but finite: no overflow either
+            CHECK(kernels::all_finite(x.data(), n));
+            for (std::size_t at = 0; at < n; ++at)
+                for (T bad : {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
+                              -std::numeric_limits<T>::infinity()}) {
+                    CAPTURE(n, at, bad);
+                    const T kept = x[at];
+                    x[at] = bad;
+                    REQUIRE_FALSE(kernels::all_finite(x.data(), n));
+                    x[at] = kept;
+                }
+        }
+    };
+    check(0.0f);
+    check(0.0);
 }
 
 TEST_CASE("transpose", "[kernels]") {

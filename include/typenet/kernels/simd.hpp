@@ -171,6 +171,27 @@ inline void transform(const T* a, const T* b, T* out, std::size_t n, F f) {
     for (std::size_t r = 0; r < n % W; ++r) out[vector_end + r] = f(a[vector_end + r], b[vector_end + r]);
 }
 
+/// Whether every x[i] is finite: x * 0 is 0 for a finite x and NaN for NaN or an
+/// infinity, and a sum of zeros stays 0. Four vector sums instead of one scalar
+/// chain: a training step checks every gradient, and the chain of 100 000
+/// dependent adds was 15 % of an MLP step.
+template <class T>
+inline bool all_finite(const T* x, std::size_t n) {
+    constexpr std::size_t W = simd_width<T>;
+    const std::size_t block_end = n - n % (4 * W);
+    const simd<T> zero(T(0));
+    simd<T> a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
+    for (std::size_t i = 0; i < block_end; i += 4 * W) {
+        a0 += load_lane<simd<T>>(x + i) * zero;
+        a1 += load_lane<simd<T>>(x + i + W) * zero;
+        a2 += load_lane<simd<T>>(x + i + 2 * W) * zero;
+        a3 += load_lane<simd<T>>(x + i + 3 * W) * zero;
+    }
+    T acc = xsimd::hadd((a0 + a1) + (a2 + a3));
+    for (std::size_t i = block_end; i < n; ++i) acc += x[i] * T(0);
+    return acc == T(0);
+}
+
 /// Sums of one contiguous run for statistics (batch_norm): lanes accumulate in T
 /// over one run (a feature map of at most a few thousand values), the caller
 /// adds the runs up in double. One accumulator per lane instead of one scalar

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "../core/thread_pool.hpp"
+#include "../kernels/simd.hpp"
 #include "../loss/loss.hpp"
 #include "../network/model.hpp"
 #include "../network/passes.hpp"
@@ -45,10 +46,7 @@ struct step_result {
 
 template <class T>
 bool all_finite(std::span<const T> values) {
-    // A sum is NaN/Inf iff some term is (or it overflowed, which is as bad).
-    T acc = 0;
-    for (T v : values) acc += v * T(0);
-    return acc == T(0);
+    return kernels::all_finite(values.data(), values.size());
 }
 
 template <class Arch, class T, class Loss, class Optimizer>
