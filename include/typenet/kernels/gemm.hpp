@@ -204,11 +204,15 @@ inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, con
         detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
         return;
     }
+    // Blocks of equal depth: 784 = 4 x 196 rather than 3 x 256 + 16, whose last
+    // block would cost a whole pass over C for 16 steps.
+    const std::size_t blocks = (K + KC - 1) / KC;
+    const std::size_t depth = (K + blocks - 1) / blocks;
     // The epilogue runs once, on the last block, when the sums are complete.
-    detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, KC, a, lda, b, c, ldc, no_epilogue{});
-    std::size_t k0 = KC;
-    for (; k0 + KC < K; k0 += KC)
-        detail::gemm_block<N, ALayout, true, MR, NV>(M, KC, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c,
+    detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, depth, a, lda, b, c, ldc, no_epilogue{});
+    std::size_t k0 = depth;
+    for (; k0 + depth < K; k0 += depth)
+        detail::gemm_block<N, ALayout, true, MR, NV>(M, depth, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c,
                                                      ldc, no_epilogue{});
     detail::gemm_block<N, ALayout, true, MR, NV>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c,
                                                  ldc, epilogue);
