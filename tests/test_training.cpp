@@ -273,6 +273,25 @@ TEST_CASE("precision and recall per class from a confusion matrix", "[metrics]")
     CHECK_THAT(out.str(), Catch::Contains("1 dog") && Catch::Contains("0.889") && Catch::Contains("precision"));
 }
 
+TEST_CASE("evaluate, accuracy and confusion_matrix give the same figures on any number of threads", "[metrics][threads]") {
+    // batch_norm's running statistics and dropout's inference identity must hold on every thread.
+    using net = sequential<input<2>, dense<16>, batch_norm, relu, dropout<20>, dense<3>>;
+    const auto d = data::gaussian_blobs<float>(301, 3, 0.8, 4);  // 301: batches and thread shares uneven
+    model<net> m(5);
+    fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.1}, fit_options{.epochs = 2, .batch_size = 32, .progress = false});
+    const evaluation one = evaluate(m, d, softmax_cross_entropy{}, 64, 1);
+    CHECK(one.accuracy > 0.5);
+    for (std::size_t threads : {2, 3}) {
+        CAPTURE(threads);
+        const evaluation many = evaluate(m, d, softmax_cross_entropy{}, 64, threads);
+        CHECK(many.loss == one.loss);
+        CHECK(many.accuracy == one.accuracy);
+        CHECK(accuracy(m, d, 50, threads) == one.accuracy);
+        const bool same_counts = confusion_matrix(m, d, 64, threads) == confusion_matrix(m, d, 64, 1);
+        CHECK(same_counts);
+    }
+}
+
 TEST_CASE("two threads: bit-identical run to run, and the same training as one thread up to rounding", "[fit][threads]") {
     const auto d = data::two_spirals<float>(500, 1.0, 0.01, 1);
     using net = sequential<input<2>, dense<32>, tanh_act, dense<16>, relu, dense<2>>;

@@ -183,6 +183,35 @@ inline constexpr std::size_t gemv_vectors_per_block = 8;
 /// touches ~100 pages per pass and the kernel runs at half speed.
 inline constexpr std::size_t gemm_depth_block = 256;
 
+namespace detail {
+
+// The depth in blocks of equal size (784 = 4 x 196 rather than 3 x 256 + 16, whose
+// last block would cost a whole pass over C for 16 steps). Every register-block
+// shape goes through the same blocks, so each element of C is the same sequence of
+// operations whatever M is: a sample's outputs do not depend on the batch it is in.
+template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, class TA, class BOperand,
+          class T, class Epilogue>
+inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c,
+                                 std::size_t ldc, const Epilogue& epilogue) {
+    constexpr std::size_t KC = gemm_depth_block;
+    if (K <= KC) {
+        gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
+        return;
+    }
+    const std::size_t blocks = (K + KC - 1) / KC;
+    const std::size_t depth = (K + blocks - 1) / blocks;
+    // The epilogue runs once, on the last block, when the sums are complete.
+    gemm_block<N, ALayout, Accumulate, MR, NV>(M, depth, a, lda, b, c, ldc, no_epilogue{});
+    std::size_t k0 = depth;
+    for (; k0 + depth < K; k0 += depth)
+        gemm_block<N, ALayout, true, MR, NV>(M, depth, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c, ldc,
+                                             no_epilogue{});
+    gemm_block<N, ALayout, true, MR, NV>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c, ldc,
+                                         epilogue);
+}
+
+}  // namespace detail
+
 /// C[M x N] (=|+=) epilogue(A[M x K] * B[K x N]) with B given as an operand (row_major_operand, or
 /// one that reads B in place); see the file comment.
 template <std::size_t N, class ALayout = row_major, bool Accumulate = false, class TA, class BOperand, class T,
@@ -190,32 +219,17 @@ template <std::size_t N, class ALayout = row_major, bool Accumulate = false, cla
     requires requires { typename BOperand::value_type; }
 inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c, std::size_t ldc,
                  const Epilogue& epilogue = {}) {
-    constexpr std::size_t KC = gemm_depth_block;
-    constexpr std::size_t MR = gemm_rows_per_block, NV = gemm_vectors_per_block;
-    // One row (inference, a forward product): one pass with wide blocks, no K blocks.
-    // Only forward products take this path, which keeps the extra instantiations few.
+    // One row (inference, a forward product): wide register blocks. Only forward
+    // products take this path, which keeps the extra instantiations few.
     if constexpr (std::is_same_v<ALayout, row_major> && !Accumulate) {
         if (M == 1) {
-            detail::gemm_block<N, ALayout, false, 1, detail::gemv_vectors_per_block>(M, K, a, lda, b, c, ldc, epilogue);
+            detail::gemm_in_depth_blocks<N, ALayout, false, 1, detail::gemv_vectors_per_block>(M, K, a, lda, b, c, ldc,
+                                                                                                epilogue);
             return;
         }
     }
-    if (K <= KC) {
-        detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
-        return;
-    }
-    // Blocks of equal depth: 784 = 4 x 196 rather than 3 x 256 + 16, whose last
-    // block would cost a whole pass over C for 16 steps.
-    const std::size_t blocks = (K + KC - 1) / KC;
-    const std::size_t depth = (K + blocks - 1) / blocks;
-    // The epilogue runs once, on the last block, when the sums are complete.
-    detail::gemm_block<N, ALayout, Accumulate, MR, NV>(M, depth, a, lda, b, c, ldc, no_epilogue{});
-    std::size_t k0 = depth;
-    for (; k0 + depth < K; k0 += depth)
-        detail::gemm_block<N, ALayout, true, MR, NV>(M, depth, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c,
-                                                     ldc, no_epilogue{});
-    detail::gemm_block<N, ALayout, true, MR, NV>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c,
-                                                 ldc, epilogue);
+    detail::gemm_in_depth_blocks<N, ALayout, Accumulate, gemm_rows_per_block, gemm_vectors_per_block>(M, K, a, lda, b,
+                                                                                                      c, ldc, epilogue);
 }
 
 /// C[M x N] (=|+=) epilogue(A[M x K] * B[K x N]) with B row-major (leading dimension ldb).

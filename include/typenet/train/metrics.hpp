@@ -10,6 +10,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "../loss/loss.hpp"
+#include "../network/batch_inference.hpp"
 #include "../network/model.hpp"
 #include "../network/passes.hpp"
 
@@ -23,20 +24,21 @@ struct evaluation {
 
 namespace detail {
 
-/// Runs the model over rows `indices` of data in batches; calls
-/// on_batch(outputs, batch_indices) for each.
+/// Runs the model over rows `indices` of data in batches, each split across
+/// `threads` (batch_predictor); calls on_batch(outputs, batch_indices) for each.
 template <class Arch, class T, class Data, class F>
 void for_each_output_batch(const model<Arch, T>& m, const Data& data, std::span<const std::size_t> indices,
-                           std::size_t batch_size, F&& on_batch) {
-    constexpr std::size_t inputs = Arch::input_size;
+                           std::size_t batch_size, F&& on_batch, std::size_t threads = 1) {
+    constexpr std::size_t inputs = Arch::input_size, outputs = Arch::output_size;
     const std::size_t cap = std::max<std::size_t>(1, std::min(batch_size, indices.size()));
-    workspace<Arch, T, execution::fused> ws(cap);
+    batch_predictor<Arch, T> predictor(m, cap, threads);
+    std::vector<T> x(cap * inputs), y(cap * outputs);
     for (std::size_t start = 0; start < indices.size(); start += cap) {
         const std::size_t n = std::min(cap, indices.size() - start);
         for (std::size_t i = 0; i < n; ++i)
-            std::memcpy(ws.input() + i * inputs, data.sample(indices[start + i]), inputs * sizeof(T));
-        forward_pass(m.parameters().data(), ws, static_cast<const T*>(ws.input()), n, false, m.inference_mode());
-        on_batch(ws.output(), indices.subspan(start, n));
+            std::memcpy(x.data() + i * inputs, data.sample(indices[start + i]), inputs * sizeof(T));
+        predictor.predict(std::span<const T>(x.data(), n * inputs), std::span<T>(y.data(), n * outputs));
+        on_batch(static_cast<const T*>(y.data()), indices.subspan(start, n));
     }
 }
 
@@ -49,9 +51,10 @@ inline std::vector<std::size_t> all_indices(std::size_t n) {
 }  // namespace detail
 
 /// Mean loss (and accuracy for classifiers) of the model over rows `indices` of data.
+/// `threads` splits each batch (outputs do not depend on it; see batch_predictor).
 template <class Arch, class T, class Data, class Loss>
 evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss, std::span<const std::size_t> indices,
-                    std::size_t batch_size = 256) {
+                    std::size_t batch_size = 256, std::size_t threads = 1) {
     constexpr std::size_t outputs = Arch::output_size;
     (void)sizeof(typename Loss::template fits<typename Arch::output_shape>);
     evaluation e;
@@ -66,7 +69,7 @@ evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss, std::span<c
         if constexpr (Loss::is_classifier)
             for (std::size_t b = 0; b < idx.size(); ++b)
                 correct += predicted_class<outputs>(out + b * outputs) == targets[b] ? 1 : 0;
-    });
+    }, threads);
     e.samples = indices.size();
     e.loss = indices.empty() ? 0 : loss_sum / static_cast<double>(indices.size());
     e.accuracy = indices.empty() ? 0 : static_cast<double>(correct) / static_cast<double>(indices.size());
@@ -74,15 +77,17 @@ evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss, std::span<c
 }
 
 template <class Arch, class T, class Data, class Loss>
-evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss loss, std::size_t batch_size = 256) {
+evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss loss, std::size_t batch_size = 256,
+                    std::size_t threads = 1) {
     data.validate(Arch::input_size, Loss::is_classifier ? class_count<Arch::output_size> : Arch::output_size, "evaluate");
     const auto idx = detail::all_indices(data.size());
-    return evaluate(m, data, loss, std::span<const std::size_t>(idx), batch_size);
+    return evaluate(m, data, loss, std::span<const std::size_t>(idx), batch_size, threads);
 }
 
 /// Fraction of samples whose predicted class is their label.
 template <class Arch, class T>
-double accuracy(const model<Arch, T>& m, const labeled_data<T>& data, std::size_t batch_size = 256) {
+double accuracy(const model<Arch, T>& m, const labeled_data<T>& data, std::size_t batch_size = 256,
+                std::size_t threads = 1) {
     constexpr std::size_t outputs = Arch::output_size;
     data.validate(Arch::input_size, class_count<outputs>, "accuracy");
     const auto idx = detail::all_indices(data.size());
@@ -92,14 +97,14 @@ double accuracy(const model<Arch, T>& m, const labeled_data<T>& data, std::size_
                                       for (std::size_t b = 0; b < batch.size(); ++b)
                                           correct += predicted_class<outputs>(out + b * outputs) ==
                                                      data.labels[batch[b]];
-                                  });
+                                  }, threads);
     return static_cast<double>(correct) / static_cast<double>(data.size());
 }
 
 /// counts(true class, predicted class) over the data set.
 template <class Arch, class T>
 xt::xtensor<std::size_t, 2> confusion_matrix(const model<Arch, T>& m, const labeled_data<T>& data,
-                                             std::size_t batch_size = 256) {
+                                             std::size_t batch_size = 256, std::size_t threads = 1) {
     constexpr std::size_t outputs = Arch::output_size;
     constexpr std::size_t classes = class_count<outputs>;
     data.validate(Arch::input_size, classes, "confusion_matrix");
@@ -109,7 +114,7 @@ xt::xtensor<std::size_t, 2> confusion_matrix(const model<Arch, T>& m, const labe
                                   [&](const T* out, std::span<const std::size_t> batch) {
                                       for (std::size_t b = 0; b < batch.size(); ++b)
                                           ++counts(data.labels[batch[b]], predicted_class<outputs>(out + b * outputs));
-                                  });
+                                  }, threads);
     return counts;
 }
 
