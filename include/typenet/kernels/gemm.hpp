@@ -3,8 +3,10 @@
 //
 //   C[M x N] (=|+=) epilogue( A[M x K] * B[K x N] )
 //
-// B and C are row-major; A is row-major or transposed (A(i,p) = a[p*lda + i]),
-// which covers the three products of a dense layer without copies:
+// C is row-major; B is row-major or, through an operand (row_major_operand; the
+// image patches of im2col.hpp), any layout whose vectors are consecutive values;
+// A is row-major or transposed (A(i,p) = a[p*lda + i]), which covers the three
+// products of a dense layer without copies:
 //   forward   Y  = X  * W        (A = X,   row-major)
 //   weights   dW = X^T * dZ      (A = X,   transposed)
 //   inputs    dX = dZ * W^T      (B = W^T, transposed once into scratch)

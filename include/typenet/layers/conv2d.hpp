@@ -8,6 +8,9 @@
 //   weights   dW[Q][F] += columns[Q][N] * dZ^T[N][F]  when F fills whole vectors (GEMM);
 //             dW^T[f][q] += dZ[f] . columns[q]        otherwise (row products, kernels/row_products.hpp)
 //   inputs    dcolumns[Q][N] = W[Q][F] * dZ[F][N], folded back onto the image
+// Without padding, at stride 1 and with output rows of whole vectors, the forward
+// GEMM and the row products read the columns in place from the image
+// (convolution_geometry::patches_of) instead of copying them first.
 // Parameter layout, like dense (inputs x outputs):
 //   W  [C*K*K][F]   row (c, ki, kj) holds that patch value's weight in every filter
 //   b  [F]
@@ -158,13 +161,13 @@ struct conv2d_stage : stage_defaults {
                          std::size_t batch, T* scratch) {
         static_assert(kernels::simd_width<T> <= kernels::simd_width<float>, "scratch_size assumes float's vector width");
         T* cols = scratch;  // the sample's columns, then its dcolumns
-        T* second = scratch + aligned_count<float>(Q * N);
+        T* weight_work = scratch + aligned_count<float>(Q * N);  // dZ^T (GEMM path) or the row products' partial sums
         T* d_b = d_params + weight_count;
         for (std::size_t f = 0; f < F; ++f) d_b[f] = T(0);
         if constexpr (weights_by_gemm<T>) {
             for (std::size_t i = 0; i < weight_count; ++i) d_params[i] = T(0);
         } else {
-            for (std::size_t i = 0; i < kernels::row_products_size<T>(F, Q); ++i) second[i] = T(0);
+            for (std::size_t i = 0; i < kernels::row_products_size<T>(F, Q); ++i) weight_work[i] = T(0);
         }
         for (std::size_t b = 0; b < batch; ++b) {
             T* dz = d_out + b * output_shape::size;
@@ -175,13 +178,14 @@ struct conv2d_stage : stage_defaults {
             if constexpr (weights_by_gemm<T>) {
                 // dW[Q][F] += columns[Q][N] * dZ^T[N][F]: dZ^T is F x N, a third of the columns' size or less.
                 geometry::columns(in + b * In::size, cols);
-                kernels::transpose<F, N>(dz, second);
-                kernels::gemm<F, kernels::row_major, true>(Q, N, cols, N, second, F, d_params, F);
+                kernels::transpose<F, N>(dz, weight_work);
+                kernels::gemm<F, kernels::row_major, true>(Q, N, cols, N, weight_work, F, d_params, F);
             } else if constexpr (geometry::template reads_in_place<kernels::simd_width<T>>) {
-                kernels::accumulate_row_products<N>(F, Q, dz, N, geometry::patches_of(in + b * In::size), second);
+                kernels::accumulate_row_products<N>(F, Q, dz, N, geometry::patches_of(in + b * In::size),
+                                                    weight_work);
             } else {
                 geometry::columns(in + b * In::size, cols);
-                kernels::accumulate_row_products<N>(F, Q, dz, N, cols, N, second);
+                kernels::accumulate_row_products<N>(F, Q, dz, N, cols, N, weight_work);
             }
             if (d_in != nullptr) {
                 kernels::gemm<N>(Q, F, params, F, dz, N, cols, N);
@@ -189,7 +193,7 @@ struct conv2d_stage : stage_defaults {
             }
         }
         // Row products hold dW^T[f][q] as lane sums; the parameters are W[q][f].
-        if constexpr (!weights_by_gemm<T>) kernels::reduce_row_products(F, Q, second, d_params, 1, F);
+        if constexpr (!weights_by_gemm<T>) kernels::reduce_row_products(F, Q, weight_work, d_params, 1, F);
     }
 };
 
