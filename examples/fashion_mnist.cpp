@@ -137,7 +137,7 @@ int run_with(const settings& s, std::size_t default_epochs, const Optimizer& opt
     if (curve != nullptr)
         options.on_epoch = [&](const epoch_record& r) {
             elapsed += r.seconds;
-            const double test = accuracy(m, sets.test, 256, s.threads);
+            const double test = accuracy(m, sets.test, evaluation_batch_size, s.threads);
             std::fprintf(curve, "%zu,%.1f,%g,%.5f,%.5f,%.5f\n", r.epoch, elapsed, r.learning_rate, r.loss,
                          r.accuracy.value_or(0), test);
             std::fflush(curve);
@@ -154,7 +154,7 @@ int run_with(const settings& s, std::size_t default_epochs, const Optimizer& opt
     double seconds = 0;
     for (const auto& e : h.epochs) seconds += e.seconds;
 
-    const double test_accuracy = accuracy(m, sets.test, 256, s.threads);
+    const double test_accuracy = accuracy(m, sets.test, evaluation_batch_size, s.threads);
     std::printf("training time %.1f s\n", seconds);
     std::printf("test accuracy %.4f\n", test_accuracy);
     // The same weights rounded to bfloat16 (half the bytes; the reduced-precision export below).
@@ -164,7 +164,7 @@ int run_with(const settings& s, std::size_t default_epochs, const Optimizer& opt
     for (std::size_t i = 0; i < sets.test.size(); ++i)
         correct_bf16 += compact.classify(std::span<const float>(sets.test.sample(i), Net::input_size)) == sets.test.labels[i];
     std::printf("test accuracy with bfloat16 weights %.4f\n", double(correct_bf16) / double(sets.test.size()));
-    print_confusion_matrix(std::cout, confusion_matrix(m, sets.test, 256, s.threads), data::fashion_mnist_class_names);
+    print_confusion_matrix(std::cout, confusion_matrix(m, sets.test, evaluation_batch_size, s.threads), data::fashion_mnist_class_names);
 
     const auto model_path = dir / (s.model + ".tnw");
     save(m, model_path);  // with batch_norm, its running statistics too

@@ -100,8 +100,11 @@ struct pool_stage : stage_defaults {
             for (std::size_t m = 0; m < batch * C; ++m) {
                 const T* x = in + m * H * W;
                 T* dx = d_in + m * H * W;
+                // Inputs no window covers: an odd last row, an odd last column.
                 if constexpr (H % 2 == 1)
                     for (std::size_t j = 0; j < W; ++j) dx[(H - 1) * W + j] = T(0);
+                if constexpr (W % 2 == 1)
+                    for (std::size_t i = 0; i < 2 * OH; ++i) dx[i * W + W - 1] = T(0);
                 // Eight windows at a time where each group of four lies within one
                 // output row (the map's outputs taken in order, OW % 4 == 0).
                 constexpr bool vectorised = kernels::has_max_pool_2x2_backward_8 && std::is_same_v<T, float> && OW % 4 == 0;
@@ -115,8 +118,6 @@ struct pool_stage : stage_defaults {
                                                          d_out + m * OH * OW + o0, dx + i0, dx + i1);
                     }
                     vector_rows = pairs * 8 / OW;  // whole rows done; the row it stopped in is redone below
-                    if constexpr (W % 2 == 1)
-                        for (std::size_t oy = 0; oy < vector_rows; ++oy) dx[2 * oy * W + W - 1] = dx[(2 * oy + 1) * W + W - 1] = T(0);
                 }
                 for (std::size_t oy = vector_rows; oy < OH; ++oy) {
                     const T* r0 = x + 2 * oy * W;
@@ -138,7 +139,6 @@ struct pool_stage : stage_defaults {
                         d1[2 * ox] = at_c ? g[ox] : T(0);
                         d1[2 * ox + 1] = at_d ? g[ox] : T(0);
                     }
-                    if constexpr (W % 2 == 1) d0[W - 1] = d1[W - 1] = T(0);
                 }
             }
             return;

@@ -181,7 +181,8 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
         if constexpr (Loss::is_classifier)
             rec.accuracy = static_cast<double>(at.correct) / static_cast<double>(train.size());
         if (!validation.empty()) {
-            const evaluation v = evaluate(m, data, loss, std::span<const std::size_t>(validation), 256, options.threads);
+            const evaluation v = evaluate(m, data, loss, std::span<const std::size_t>(validation),
+                                          evaluation_batch_size, options.threads);
             rec.validation_loss = v.loss;
             if constexpr (Loss::is_classifier) rec.validation_accuracy = v.accuracy;
         }

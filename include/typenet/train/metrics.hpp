@@ -16,6 +16,10 @@
 
 namespace typenet {
 
+/// Samples per forward pass of evaluate, accuracy and confusion_matrix unless told
+/// otherwise; fit's validation passes use it too.
+inline constexpr std::size_t evaluation_batch_size = 256;
+
 struct evaluation {
     double loss = 0;
     double accuracy = 0;  ///< classifiers only (0 otherwise)
@@ -54,7 +58,7 @@ inline std::vector<std::size_t> all_indices(std::size_t n) {
 /// `threads` splits each batch (outputs do not depend on it; see batch_predictor).
 template <class Arch, class T, class Data, class Loss>
 evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss, std::span<const std::size_t> indices,
-                    std::size_t batch_size = 256, std::size_t threads = 1) {
+                    std::size_t batch_size = evaluation_batch_size, std::size_t threads = 1) {
     constexpr std::size_t outputs = Arch::output_size;
     (void)sizeof(typename Loss::template fits<typename Arch::output_shape>);
     evaluation e;
@@ -77,7 +81,7 @@ evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss, std::span<c
 }
 
 template <class Arch, class T, class Data, class Loss>
-evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss loss, std::size_t batch_size = 256,
+evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss loss, std::size_t batch_size = evaluation_batch_size,
                     std::size_t threads = 1) {
     data.validate(Arch::input_size, Loss::is_classifier ? class_count<Arch::output_size> : Arch::output_size, "evaluate");
     const auto idx = detail::all_indices(data.size());
@@ -86,7 +90,7 @@ evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss loss, std::s
 
 /// Fraction of samples whose predicted class is their label.
 template <class Arch, class T>
-double accuracy(const model<Arch, T>& m, const labeled_data<T>& data, std::size_t batch_size = 256,
+double accuracy(const model<Arch, T>& m, const labeled_data<T>& data, std::size_t batch_size = evaluation_batch_size,
                 std::size_t threads = 1) {
     constexpr std::size_t outputs = Arch::output_size;
     data.validate(Arch::input_size, class_count<outputs>, "accuracy");
@@ -104,7 +108,7 @@ double accuracy(const model<Arch, T>& m, const labeled_data<T>& data, std::size_
 /// counts(true class, predicted class) over the data set.
 template <class Arch, class T>
 xt::xtensor<std::size_t, 2> confusion_matrix(const model<Arch, T>& m, const labeled_data<T>& data,
-                                             std::size_t batch_size = 256, std::size_t threads = 1) {
+                                             std::size_t batch_size = evaluation_batch_size, std::size_t threads = 1) {
     constexpr std::size_t outputs = Arch::output_size;
     constexpr std::size_t classes = class_count<outputs>;
     data.validate(Arch::input_size, classes, "confusion_matrix");
