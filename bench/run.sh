@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 repeats=${REPEATS:-3}
 build=${BUILD_DIR:-build-bench}
 cmake -S . -B "$build" -DTYPENET_BUILD_BENCH=ON -DTYPENET_BUILD_TESTS=OFF -DTYPENET_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" -j2 --target fma_peak typenet_bench torch_bench dlib_bench >/dev/null
+cmake --build "$build" -j2 --target fma_peak typenet_bench torch_bench dlib_bench paired_epochs >/dev/null
 results="$build/results.txt"   # raw RESULT lines, kept for a second look
 : >"$results"
 "$build/bench/fma_peak" 2>/dev/null >>"$results"
@@ -21,6 +21,10 @@ for r in $(seq "$repeats"); do
     OPENBLAS_NUM_THREADS="$t" "$build/bench/dlib_bench" "$t" >>"$results"
   done
   echo "round $r of $repeats done" >&2
+done
+# libtorch and typenet epochs in turns in one process: a ratio per pair, free of the machine's drift.
+for t in 1 2; do
+  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS="$t" "$build/bench/paired_epochs" "$t" "${PAIRS:-7}" | grep '^RESULT' >>"$results"
 done
 
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -o -w -m1 -E 'avx512f|avx2' /proc/cpuinfo | head -1)"
@@ -60,6 +64,10 @@ awk '
              cell("typenet", key), cell("libtorch", peer), cell("dlib", peer),
              speedup(metrics[ti], t, p), speedup(metrics[ti], t, d)
     }
+    printf "\nEpochs in turns in one process (bench/paired_epochs, %s pairs), libtorch time over typenet time, median (min–max):", count["paired", "mlp|epoch_speedup|1"]
+    for (mi = 1; mi <= 2; mi++) for (th = 1; th <= 2; th++)
+      printf " %s %d thread%s %s;", models[mi], th, th > 1 ? "s" : "", cell("paired", models[mi] "|epoch_speedup|" th)
+    printf "\n"
     printf "\nTest accuracy after the one-epoch run (typenet, float weights → bfloat16 weights):"
     for (mi = 1; mi <= 2; mi++)
       printf " %s %s → %s;", models[mi], cell("typenet", models[mi] "|test_accuracy|1"), cell("typenet", models[mi] "|test_accuracy_bf16|1")

@@ -1,7 +1,8 @@
 #pragma once
-// One libtorch training batch as both libtorch programs run it (torch_bench's
-// timed epoch, torch_recipe's bn-cnn recipe): the samples gathered into one
-// buffer in the shared order, then one cross-entropy step of the optimiser.
+// One libtorch training batch as the libtorch programs run it (torch_bench's and
+// paired_epochs' timed epochs, torch_recipe's bn-cnn recipe): the samples gathered
+// into one buffer in the shared order, then one cross-entropy step of the
+// optimiser. Also the benchmark's two networks and its timed epoch.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -36,5 +37,32 @@ struct torch_batch {
         optimizer.step();
     }
 };
+
+inline torch::nn::Sequential make_torch_mlp() {
+    return torch::nn::Sequential(torch::nn::Flatten(), torch::nn::Linear(784, 128), torch::nn::ReLU(),
+                                 torch::nn::Linear(128, 10));
+}
+
+inline torch::nn::Sequential make_torch_lenet() {
+    return torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 6, 5)), torch::nn::ReLU(),
+                                 torch::nn::MaxPool2d(2), torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 16, 5)),
+                                 torch::nn::ReLU(), torch::nn::MaxPool2d(2), torch::nn::Flatten(),
+                                 torch::nn::Linear(256, 120), torch::nn::ReLU(), torch::nn::Linear(120, 84),
+                                 torch::nn::ReLU(), torch::nn::Linear(84, 10));
+}
+
+/// Seconds of one training epoch of `net`: the benchmark's batches in its order, plain SGD.
+inline double torch_epoch(torch::nn::Sequential& net) {
+    const auto& data = fashion();
+    const auto order = epoch_order();
+    torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(learning_rate));
+    torch_batch batch;
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t first = 0; first < order.size(); first += batch_size) {
+        batch.gather(data.train, order, first);
+        batch.step(net, optimizer);
+    }
+    return seconds_since(start);
+}
 
 }  // namespace bench

@@ -8,31 +8,9 @@
 
 namespace {
 
-torch::nn::Sequential make_mlp() {
-    return torch::nn::Sequential(torch::nn::Flatten(), torch::nn::Linear(784, 128), torch::nn::ReLU(),
-                                 torch::nn::Linear(128, 10));
-}
-
-torch::nn::Sequential make_lenet() {
-    return torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 6, 5)), torch::nn::ReLU(),
-                                 torch::nn::MaxPool2d(2), torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 16, 5)),
-                                 torch::nn::ReLU(), torch::nn::MaxPool2d(2), torch::nn::Flatten(),
-                                 torch::nn::Linear(256, 120), torch::nn::ReLU(), torch::nn::Linear(120, 84),
-                                 torch::nn::ReLU(), torch::nn::Linear(84, 10));
-}
-
 void run(const char* name, torch::nn::Sequential net, std::size_t threads) {
     const auto& data = bench::fashion();
-    const auto order = bench::epoch_order();
-    torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(bench::learning_rate));
-    bench::torch_batch batch;
-
-    const auto start = std::chrono::steady_clock::now();
-    for (std::size_t first = 0; first < order.size(); first += bench::batch_size) {
-        batch.gather(data.train, order, first);
-        batch.step(net, optimizer);
-    }
-    bench::report("libtorch", name, "epoch_s", threads, bench::seconds_since(start));
+    bench::report("libtorch", name, "epoch_s", threads, bench::torch_epoch(net));
 
     torch::NoGradGuard no_grad;
     net->eval();
@@ -58,6 +36,6 @@ int main(int argc, char** argv) {
     const std::size_t threads = bench::threads_argument(argc, argv);
     torch::set_num_threads(static_cast<int>(threads));
     torch::manual_seed(1);
-    run("mlp", make_mlp(), threads);
-    run("lenet", make_lenet(), threads);
+    run("mlp", bench::make_torch_mlp(), threads);
+    run("lenet", bench::make_torch_lenet(), threads);
 }

@@ -2,29 +2,17 @@
 #include <typenet/typenet.hpp>
 
 #include "common.hpp"
+#include "typenet_epoch.hpp"
 
 using namespace typenet;
-
-using mlp = sequential<input<1, 28, 28>, flatten, dense<128>, relu, dense<10>>;
-using lenet = sequential<input<1, 28, 28>, conv2d<6, 5>, relu, max_pool<2>, conv2d<16, 5>, relu, max_pool<2>, flatten,
-                         dense<120>, relu, dense<84>, relu, dense<10>>;
 
 template <class Net>
 void run(const char* name, std::size_t threads) {
     const auto& data = bench::fashion();
-    const auto order = bench::epoch_order();
 
     // One training epoch: the same batches in the same order as the peers.
     model<Net> m(1);
-    trainer<Net, float, softmax_cross_entropy, sgd> train(m, softmax_cross_entropy{},
-                                                          sgd{.learning_rate = bench::learning_rate}, bench::batch_size,
-                                                          threads);
-    const auto start = std::chrono::steady_clock::now();
-    for (std::size_t first = 0; first < order.size(); first += bench::batch_size) {
-        const std::size_t n = std::min(bench::batch_size, order.size() - first);
-        train.step(data.train, std::span<const std::size_t>(order.data() + first, n));
-    }
-    bench::report("typenet", name, "epoch_s", threads, bench::seconds_since(start));
+    bench::report("typenet", name, "epoch_s", threads, bench::typenet_epoch(m, threads));
 
     // Batch-1 latency, argmax included.
     const double latency = bench::median_microseconds([&](std::size_t i) {
@@ -87,7 +75,7 @@ void dense_gflops() {
 
 int main(int argc, char** argv) {
     const std::size_t threads = bench::threads_argument(argc, argv);
-    run<mlp>("mlp", threads);
-    run<lenet>("lenet", threads);
+    run<bench::typenet_mlp>("mlp", threads);
+    run<bench::typenet_lenet>("lenet", threads);
     if (threads == 1) dense_gflops();
 }

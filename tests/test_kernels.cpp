@@ -2,7 +2,9 @@
 // awkward sizes (row tails, column tails of vectors and of scalars) layers produce.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -84,6 +86,98 @@ TEST_CASE("gemm matches a naive product (double)", "[kernels]") {
         check_sizes<9, double>(M, 31, 1e-12);
         check_sizes<20, double>(M, 64, 1e-12);
     }
+}
+
+namespace {
+
+// A transposed (K x M) with runs of zeros along each step, as an image's background
+// gives them: step p zeroes a run of rows whose start and length vary with p, and
+// every seventh step is zero throughout. Some -0.0 too: zero, so skipped.
+std::vector<float> runs_of_zeros(std::size_t M, std::size_t K, std::uint64_t seed) {
+    auto a = random_values<float>(M * K, seed);
+    for (std::size_t p = 0; p < K; ++p) {
+        const std::size_t start = (p * 5) % (M + 1), length = p % 7 == 0 ? M : (p * 11) % (M + 3);
+        for (std::size_t i = start; i < std::min(M, start + length); ++i) a[p * M + i] = (i + p) % 3 ? 0.0f : -0.0f;
+    }
+    return a;
+}
+
+template <std::size_t N, bool Accumulate>
+void check_skipping_zeros(std::size_t M, std::size_t K) {
+    CAPTURE(M, K, N, Accumulate);
+    auto a = runs_of_zeros(M, K, 11 + M + K);
+    const auto b = random_values<float>(K * N, 12 + N);
+    std::vector<float> expected(M * N, 0.5f), c(M * N, 0.5f);
+    kernels::gemm<N, kernels::transposed, Accumulate>(M, K, a.data(), M, b.data(), N, expected.data(), N);
+    kernels::gemm_transposed_skipping_zeros<N, Accumulate>(M, K, a.data(), M, b.data(), N, c.data(), N);
+    // The same operations but for additions of exact zeros: equal values.
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < M * N; ++i) differing += c[i] != expected[i];
+    CHECK(differing == 0);
+    auto product = naive(M, K, N, a, true, b);
+    if (Accumulate)
+        for (auto& v : product) v += 0.5f;
+    CHECK(max_abs_diff(c, product) < 1e-3);
+
+    // A NaN in A is not zero: its row of C is NaN, the others are unchanged.
+    if (M > 2 && K > 1) {
+        a[(K / 2) * M + M / 2] = std::numeric_limits<float>::quiet_NaN();
+        std::vector<float> with_nan(M * N, 0.5f);
+        kernels::gemm_transposed_skipping_zeros<N, Accumulate>(M, K, a.data(), M, b.data(), N, with_nan.data(), N);
+        std::size_t nan_rows_ok = 0, others_equal = 0;
+        for (std::size_t i = 0; i < M; ++i)
+            for (std::size_t j = 0; j < N; ++j) {
+                if (i == M / 2) nan_rows_ok += std::isnan(with_nan[i * N + j]);
+                else others_equal += with_nan[i * N + j] == c[i * N + j];
+            }
+        CHECK(nan_rows_ok == N);
+        CHECK(others_equal == (M - 1) * N);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("nonzero_steps lists exactly the steps where a block's rows are not all zero", "[kernels]") {
+    const std::size_t M = 13, K = 40;
+    auto a = runs_of_zeros(M, K, 3);
+    a[5 * M + 12] = std::numeric_limits<float>::quiet_NaN();  // a NaN in the last row of the tail block
+    for (std::size_t rows : {1, 6, 7}) {
+        for (std::size_t i0 = 0; i0 + rows <= M; i0 += rows) {
+            CAPTURE(rows, i0);
+            std::vector<std::uint16_t> steps(K);
+            const std::size_t n = kernels::detail::nonzero_steps(a.data(), M, i0, rows, K, steps.data());
+            std::vector<std::uint16_t> expected;
+            for (std::size_t p = 0; p < K; ++p) {
+                bool any = false;
+                for (std::size_t r = 0; r < rows; ++r) any |= !(a[p * M + i0 + r] == 0.0f);
+                if (any) expected.push_back(static_cast<std::uint16_t>(p));
+            }
+            REQUIRE(n == expected.size());
+            CHECK(std::vector<std::uint16_t>(steps.begin(), steps.begin() + n) == expected);
+            CHECK(n < K);  // the runs leave some steps to skip in every block
+        }
+    }
+}
+
+TEST_CASE("gemm skipping zero steps equals gemm, tails, depth blocks, row chunks and NaN included", "[kernels]") {
+    // 97 and 200 rows cross the chunks of listed row blocks (96 rows); 300 steps make
+    // two depth blocks; N = 10 and 37 have vector and scalar column tails.
+    for (std::size_t M : {1, 5, 6, 7, 97, 200})
+        for (std::size_t K : {1, 64, 300}) {
+            check_skipping_zeros<10, false>(M, K);
+            check_skipping_zeros<37, false>(M, K);
+            check_skipping_zeros<128, false>(M, K);
+            check_skipping_zeros<16, true>(M, K);
+        }
+    // All zero: the product is zero (or C unchanged when accumulating).
+    const std::size_t M = 20, K = 9;
+    const std::vector<float> zeros(M * K, 0.0f);
+    const auto b = random_values<float>(K * 16, 4);
+    std::vector<float> c(M * 16, 3.0f), acc(M * 16, 3.0f);
+    kernels::gemm_transposed_skipping_zeros<16>(M, K, zeros.data(), M, b.data(), 16, c.data(), 16);
+    kernels::gemm_transposed_skipping_zeros<16, true>(M, K, zeros.data(), M, b.data(), 16, acc.data(), 16);
+    CHECK(std::all_of(c.begin(), c.end(), [](float v) { return v == 0.0f; }));
+    CHECK(std::all_of(acc.begin(), acc.end(), [](float v) { return v == 3.0f; }));
 }
 
 TEST_CASE("gemm applies its epilogue to every element exactly once", "[kernels]") {

@@ -21,16 +21,29 @@
 // A bfloat16 B must be laid out by interleave_bfloat16 (simd.hpp), which lets
 // the kernel widen two vectors from one load.
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 #include "simd.hpp"
 
 namespace typenet::kernels {
 
+/// Depth of one K block. A block of B (gemm_depth_block rows of one column panel,
+/// 16 KB in float) then stays in L1 while every row block of A passes over it;
+/// without blocking, a 784-deep panel strided across a 128-wide weight matrix
+/// touches ~100 pages per pass and the kernel runs at half speed.
+inline constexpr std::size_t gemm_depth_block = 256;
+
 /// A(i, p) = a[i * lda + p]
 struct row_major {
     template <class T>
     static auto at(const T* a, std::size_t lda, std::size_t i, std::size_t p) { return widen(a[i * lda + p]); }
+    /// A(i0, p), from which A(i0 + r, p) is at(step(...), lda, r): the kernel finds
+    /// a step's values from one pointer (see micro_kernel).
+    template <class T>
+    static const T* step(const T* a, std::size_t lda, std::size_t i0, std::size_t p) { return a + i0 * lda + p; }
+    template <class T>
+    static auto in_step(const T* ap, std::size_t lda, std::size_t r) { return widen(ap[r * lda]); }
     /// A shifted to start at column p0.
     template <class T>
     static const T* from_column(const T* a, std::size_t, std::size_t p0) { return a + p0; }
@@ -39,6 +52,10 @@ struct row_major {
 struct transposed {
     template <class T>
     static auto at(const T* a, std::size_t lda, std::size_t i, std::size_t p) { return widen(a[p * lda + i]); }
+    template <class T>
+    static const T* step(const T* a, std::size_t lda, std::size_t i0, std::size_t p) { return a + p * lda + i0; }
+    template <class T>
+    static auto in_step(const T* ap, std::size_t, std::size_t r) { return widen(ap[r]); }
     template <class T>
     static const T* from_column(const T* a, std::size_t lda, std::size_t p0) { return a + p0 * lda; }
 };
@@ -73,11 +90,25 @@ namespace detail {
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
 #endif
 
+/// The depth steps a register block walks: every p in [0, K) ...
+struct all_steps {
+    std::size_t count;
+    std::size_t operator[](std::size_t s) const { return s; }
+};
+/// ... or the listed ones (the others are known to add nothing; see gemm_skipping_zeros).
+struct listed_steps {
+    const std::uint16_t* steps;
+    std::size_t count;
+    std::size_t operator[](std::size_t s) const { return steps[s]; }
+};
+
 // Register block: MR rows, NV vectors of W lanes (V = simd) or NV scalars (V = T).
+// Steps: all_steps, or a size_t K (all of them), or listed_steps.
 template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class BOperand, class T,
-          class Epilogue>
+          class Epilogue, class Steps = all_steps>
 inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_t i0, const BOperand& b,
-                         std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue) {
+                         std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue, Steps steps = {}) {
+    if constexpr (std::is_same_v<Steps, all_steps>) steps.count = K;
     using TB = typename BOperand::value_type;
     constexpr std::size_t W = lane_width<V>;
     std::size_t column_at[NV];
@@ -89,7 +120,8 @@ inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_
 #pragma GCC unroll 16
         for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
 
-    for (std::size_t p = 0; p < K; ++p) {
+    for (std::size_t s = 0; s < steps.count; ++s) {
+        const std::size_t p = steps[s];
         const TB* brow = b.row(p);
         V bv[NV];
         if constexpr (std::is_same_v<TB, bfloat16> && !is_scalar_lane_v<V>) {
@@ -100,9 +132,10 @@ inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_
 #pragma GCC unroll 16
             for (std::size_t v = 0; v < NV; ++v) bv[v] = load_lane<V>(brow + column_at[v]);
         }
+        const TA* ap = ALayout::step(a, lda, i0, p);
 #pragma GCC unroll 16
         for (std::size_t r = 0; r < MR; ++r) {
-            const V av(ALayout::at(a, lda, i0 + r, p));
+            const V av(ALayout::in_step(ap, lda, r));
 #pragma GCC unroll 16
             for (std::size_t v = 0; v < NV; ++v) acc[r][v] = mul_add(av, bv[v], acc[r][v]);
         }
@@ -124,22 +157,94 @@ inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_
 #pragma GCC diagnostic pop
 #endif
 
+/// Which depth steps each register block walks: all of them ...
+struct every_step {
+    all_steps operator()(std::size_t /*i0*/, std::size_t K) const { return {K}; }
+};
+
 // All rows [0, M) for the columns [j0, j0 + NV*W): full MR blocks, then one tail block.
 template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class BOperand, class T,
-          class Epilogue>
+          class Epilogue, class StepsOf = every_step>
 inline void column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b,
-                         std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue) {
+                         std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue, const StepsOf& steps_of = {}) {
     std::size_t i = 0;
     for (; i + MR <= M; i += MR)
-        micro_kernel<V, MR, NV, ALayout, Accumulate>(K, a, lda, i, b, j0, c, ldc, epilogue);
+        micro_kernel<V, MR, NV, ALayout, Accumulate>(K, a, lda, i, b, j0, c, ldc, epilogue, steps_of(i, K));
     const std::size_t rest = M - i;
     if (rest == 0) return;
     // Dispatch the row tail to a kernel of exactly that height (all compile-time).
     [&]<std::size_t... R>(std::index_sequence<R...>) {
-        ((rest == R + 1 ? (micro_kernel<V, R + 1, NV, ALayout, Accumulate>(K, a, lda, i, b, j0, c, ldc, epilogue), 0)
+        ((rest == R + 1 ? (micro_kernel<V, R + 1, NV, ALayout, Accumulate>(K, a, lda, i, b, j0, c, ldc, epilogue,
+                                                                           steps_of(i, K)),
+                           0)
                         : 0),
          ...);
     }(std::make_index_sequence<MR - 1>{});
+}
+
+/// One column panel of B copied into consecutive memory: B(p, j) for j in [j0, j0 + width)
+/// at values[p * width + j - j0].
+template <class T, std::size_t Width>
+struct packed_panel_operand {
+    using value_type = T;
+    const T* values;
+    std::size_t j0;
+    const T* row(std::size_t p) const { return values + p * Width; }
+    std::size_t column(std::size_t j) const { return j - j0; }
+};
+
+/// Whether K rows of a column panel, ldb values apart, crowd the L1 data cache's
+/// sets. An L1 of 64 sets of 64-byte lines (32 KB 8-way, and 48 KB 12-way, alike)
+/// places line L in set L mod 64, so rows a multiple of 64 lines' worth of 2^s
+/// lines apart share 64 / 2^s sets. Aliased when those sets' lines, at 8 ways,
+/// would hold fewer than twice the panel: the panel then leaves L1 between
+/// the register blocks that read it.
+template <class T>
+constexpr bool panel_aliases_in_l1(std::size_t ldb, std::size_t K) {
+    constexpr std::size_t line = 64, sets = 64, ways = 8;
+    const std::size_t bytes = ldb * sizeof(T);
+    if (bytes % line != 0) return false;  // rows drift across sets
+    std::size_t stride_lines = bytes / line, shared = 1;
+    while (shared < sets && stride_lines % 2 == 0) {
+        stride_lines /= 2;
+        shared *= 2;
+    }
+    return 2 * K > (sets / shared) * ways;
+}
+
+template <class BOperand>
+inline constexpr bool is_row_major_operand_v = false;
+template <class TB>
+inline constexpr bool is_row_major_operand_v<row_major_operand<TB>> = true;
+
+// column_panel, reading the panel of B from a packed copy when it is row-major,
+// more than one register block of rows will pass over it, and its rows alias in
+// L1. The case that needs it: the rows of a panel of a 128-wide float matrix are
+// 512 B apart and fall into 8 of the L1's 64 sets, so a 196-deep panel of the
+// MLP's weights, or the 64-deep panel of its output gradient that the weight
+// gradient reads, is fetched again from L2 by every register block. Packed, the
+// panel is consecutive lines. Operands that read in place (image patches) and
+// unaliased strides keep their layout: the copy would cost more than it saves.
+template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class BOperand, class T,
+          class Epilogue, class StepsOf>
+inline void packed_column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b,
+                                std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue,
+                                const StepsOf& steps_of) {
+    if constexpr (is_row_major_operand_v<BOperand> && std::is_same_v<typename BOperand::value_type, T>) {
+        if (M > MR && K <= gemm_depth_block && panel_aliases_in_l1<T>(b.ldb, K)) {
+            constexpr std::size_t W = lane_width<V>;
+            constexpr std::size_t width = NV * W;
+            alignas(64) T values[gemm_depth_block * width];
+            for (std::size_t p = 0; p < K; ++p)
+#pragma GCC unroll 16
+                for (std::size_t v = 0; v < NV; ++v)
+                    store_lane(values + p * width + v * W, load_lane<V>(b.row(p) + j0 + v * W));
+            column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, packed_panel_operand<T, width>{values, j0}, j0,
+                                                         c, ldc, epilogue, steps_of);
+            return;
+        }
+    }
+    column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, b, j0, c, ldc, epilogue, steps_of);
 }
 
 }  // namespace detail
@@ -154,9 +259,9 @@ namespace detail {
 // One block of the K dimension: all column panels, all rows, with register
 // blocks of MR rows x NV vectors.
 template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, class TA, class BOperand,
-          class T, class Epilogue>
+          class T, class Epilogue, class StepsOf = every_step>
 inline void gemm_block(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c,
-                       std::size_t ldc, const Epilogue& epilogue) {
+                       std::size_t ldc, const Epilogue& epilogue, const StepsOf& steps_of = {}) {
     using V = simd<T>;
     constexpr std::size_t W = V::size;
     constexpr std::size_t panel = NV * W;
@@ -165,11 +270,13 @@ inline void gemm_block(std::size_t M, std::size_t K, const TA* a, std::size_t ld
     constexpr std::size_t tail_scalars = N % W;
 
     for (std::size_t jp = 0; jp < full_panels; ++jp)
-        column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, b, jp * panel, c, ldc, epilogue);
+        packed_column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, b, jp * panel, c, ldc, epilogue, steps_of);
     if constexpr (tail_vectors > 0)
-        column_panel<V, MR, tail_vectors, ALayout, Accumulate>(M, K, a, lda, b, full_panels * panel, c, ldc, epilogue);
+        packed_column_panel<V, MR, tail_vectors, ALayout, Accumulate>(M, K, a, lda, b, full_panels * panel, c, ldc,
+                                                                      epilogue, steps_of);
     if constexpr (tail_scalars > 0)
-        column_panel<T, MR, tail_scalars, ALayout, Accumulate>(M, K, a, lda, b, N - tail_scalars, c, ldc, epilogue);
+        column_panel<T, MR, tail_scalars, ALayout, Accumulate>(M, K, a, lda, b, N - tail_scalars, c, ldc, epilogue,
+                                                               steps_of);
 }
 
 // A single row (batch-1 inference) gets its own blocking: with one row, a 6x2
@@ -179,37 +286,112 @@ inline constexpr std::size_t gemv_vectors_per_block = 8;
 
 }  // namespace detail
 
-/// Depth of one K block. A block of B (gemm_depth_block rows of one column panel,
-/// 16 KB in float) then stays in L1 while every row block of A passes over it;
-/// without blocking, a 784-deep panel strided across a 128-wide weight matrix
-/// touches ~100 pages per pass and the kernel runs at half speed.
-inline constexpr std::size_t gemm_depth_block = 256;
 
 namespace detail {
+
+/// The depth steps p in [0, K) at which rows [i0, i0 + rows) of a transposed A
+/// (A(i, p) = a[p * lda + i]) are not all zero, written to steps; returns their count.
+/// A NaN is not zero, so it is never skipped.
+template <class TA>
+inline std::size_t nonzero_steps(const TA* a, std::size_t lda, std::size_t i0, std::size_t rows, std::size_t K,
+                                 std::uint16_t* steps) {
+    std::size_t n = 0;
+#if defined(__AVX2__)
+    if constexpr (std::is_same_v<TA, float>) {
+        if (rows <= 8) {
+            // Lanes past `rows` are not loaded (they may lie past the end of A) and read as zero.
+            const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rows)),
+                                                     _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            for (std::size_t p = 0; p < K; ++p) {
+                const __m256 v = _mm256_maskload_ps(a + p * lda + i0, lanes);
+                steps[n] = static_cast<std::uint16_t>(p);
+                n += _mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)) != 0;
+            }
+            return n;
+        }
+    }
+#endif
+    for (std::size_t p = 0; p < K; ++p) {
+        bool any = false;
+        for (std::size_t r = 0; r < rows; ++r) any |= a[p * lda + i0 + r] != TA(0);
+        steps[n] = static_cast<std::uint16_t>(p);
+        n += any;
+    }
+    return n;
+}
+
+/// An epilogue applied to rows that start at row `first` of the whole product.
+template <class Epilogue>
+struct row_offset_epilogue {
+    const Epilogue& epilogue;
+    std::size_t first;
+    template <class V>
+    V operator()(V acc, std::size_t row, std::size_t column) const { return epilogue(acc, first + row, column); }
+};
+
+/// ... or, for the register block of rows starting at i0, the steps listed for it.
+template <std::size_t MR>
+struct listed_steps_of {
+    const std::uint16_t (*lists)[gemm_depth_block];
+    const std::size_t* counts;
+    listed_steps operator()(std::size_t i0, std::size_t /*K*/) const { return {lists[i0 / MR], counts[i0 / MR]}; }
+};
+
+/// Register blocks of rows whose lists of depth steps are kept at once.
+inline constexpr std::size_t listed_row_blocks = 16;
+
+// gemm_block for a transposed A, skipping the depth steps at which a register
+// block's rows of A are all zero. Rows go in chunks of listed_row_blocks register
+// blocks: the steps of each block are listed once, then gemm_block walks the chunk
+// panel by panel as usual, each block along its own list.
+template <std::size_t N, bool Accumulate, std::size_t MR, std::size_t NV, class TA, class BOperand, class T,
+          class Epilogue>
+inline void gemm_block_skipping_zeros(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b,
+                                      T* c, std::size_t ldc, const Epilogue& epilogue) {
+    constexpr std::size_t chunk = listed_row_blocks * MR;
+    std::uint16_t lists[listed_row_blocks][gemm_depth_block];
+    std::size_t counts[listed_row_blocks];
+    for (std::size_t i0 = 0; i0 < M; i0 += chunk) {
+        const std::size_t rows = M - i0 < chunk ? M - i0 : chunk;
+        for (std::size_t r = 0, block = 0; r < rows; r += MR, ++block)
+            counts[block] = nonzero_steps(a, lda, i0 + r, rows - r < MR ? rows - r : MR, K, lists[block]);
+        gemm_block<N, transposed, Accumulate, MR, NV>(rows, K, a + i0, lda, b, c + i0 * ldc, ldc,
+                                                      row_offset_epilogue<Epilogue>{epilogue, i0},
+                                                      listed_steps_of<MR>{lists, counts});
+    }
+}
+
+template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, bool SkipZeros, class TA,
+          class BOperand, class T, class Epilogue>
+inline void depth_block(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c,
+                        std::size_t ldc, const Epilogue& epilogue) {
+    if constexpr (SkipZeros) gemm_block_skipping_zeros<N, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
+    else gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
+}
 
 // The depth in blocks of equal size (784 = 4 x 196 rather than 3 x 256 + 16, whose
 // last block would cost a whole pass over C for 16 steps). Every register-block
 // shape goes through the same blocks, so each element of C is the same sequence of
 // operations whatever M is: a sample's outputs do not depend on the batch it is in.
-template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, class TA, class BOperand,
-          class T, class Epilogue>
+template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, bool SkipZeros = false,
+          class TA, class BOperand, class T, class Epilogue>
 inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c,
                                  std::size_t ldc, const Epilogue& epilogue) {
     constexpr std::size_t KC = gemm_depth_block;
     if (K <= KC) {
-        gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
+        depth_block<N, ALayout, Accumulate, MR, NV, SkipZeros>(M, K, a, lda, b, c, ldc, epilogue);
         return;
     }
     const std::size_t blocks = (K + KC - 1) / KC;
     const std::size_t depth = (K + blocks - 1) / blocks;
     // The epilogue runs once, on the last block, when the sums are complete.
-    gemm_block<N, ALayout, Accumulate, MR, NV>(M, depth, a, lda, b, c, ldc, no_epilogue{});
+    depth_block<N, ALayout, Accumulate, MR, NV, SkipZeros>(M, depth, a, lda, b, c, ldc, no_epilogue{});
     std::size_t k0 = depth;
     for (; k0 + depth < K; k0 += depth)
-        gemm_block<N, ALayout, true, MR, NV>(M, depth, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c, ldc,
-                                             no_epilogue{});
-    gemm_block<N, ALayout, true, MR, NV>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b.from_row(k0), c, ldc,
-                                         epilogue);
+        depth_block<N, ALayout, true, MR, NV, SkipZeros>(M, depth, ALayout::from_column(a, lda, k0), lda,
+                                                         b.from_row(k0), c, ldc, no_epilogue{});
+    depth_block<N, ALayout, true, MR, NV, SkipZeros>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b.from_row(k0),
+                                                     c, ldc, epilogue);
 }
 
 }  // namespace detail
@@ -232,6 +414,20 @@ inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, con
     }
     detail::gemm_in_depth_blocks<N, ALayout, Accumulate, gemm_rows_per_block, gemm_vectors_per_block>(M, K, a, lda, b,
                                                                                                       c, ldc, epilogue);
+}
+
+/// gemm with a transposed A (A(i, p) = a[p * lda + i]) that skips, for each register
+/// block of rows, the depth steps at which those rows of A are all zero. The result
+/// is the same as gemm's (a zero times a finite b adds nothing; only the sign of a
+/// zero sum may differ). Worth it when A is image data with zero backgrounds: in the
+/// weight gradient X^T dZ of a first layer on Fashion-MNIST, 31 % of the steps of
+/// 6-pixel blocks have all six pixels zero. Listing the steps costs one masked load
+/// per step and row block, shared by all column panels.
+template <std::size_t N, bool Accumulate = false, class TA, class TB, class T, class Epilogue = no_epilogue>
+inline void gemm_transposed_skipping_zeros(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b,
+                                           std::size_t ldb, T* c, std::size_t ldc, const Epilogue& epilogue = {}) {
+    detail::gemm_in_depth_blocks<N, transposed, Accumulate, gemm_rows_per_block, gemm_vectors_per_block, true>(
+        M, K, a, lda, row_major_operand<TB>{b, ldb}, c, ldc, epilogue);
 }
 
 /// C[M x N] (=|+=) epilogue(A[M x K] * B[K x N]) with B row-major (leading dimension ldb).

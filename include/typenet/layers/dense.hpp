@@ -111,8 +111,13 @@ struct dense_stage : stage_defaults {
         T* d_w = d_params;
         T* d_b = d_params + weight_count;
         detail::activation_gradient_and_bias<outputs, Act>(out, d_out, d_b, batch);
-        // dW[inputs x outputs] = X^T dZ
-        kernels::gemm<outputs, kernels::transposed>(inputs, batch, in, inputs, d_out, outputs, d_w, outputs);
+        // dW[inputs x outputs] = X^T dZ. The first layer with parameters reads the data
+        // itself (through parameter-free layers at most), where an image's background
+        // zeroes whole runs of inputs in many samples; its product skips them.
+        if constexpr (param_offset == 0)
+            kernels::gemm_transposed_skipping_zeros<outputs>(inputs, batch, in, inputs, d_out, outputs, d_w, outputs);
+        else
+            kernels::gemm<outputs, kernels::transposed>(inputs, batch, in, inputs, d_out, outputs, d_w, outputs);
         if (d_in != nullptr) {
             kernels::transpose<inputs, outputs>(params, scratch);
             // dX[batch x inputs] = dZ W^T

@@ -1,0 +1,42 @@
+// Training epochs of libtorch and typenet taken in turns in one process, for a
+// ratio this machine's swings cannot skew. Its speed drifts by ±15 % over minutes
+// (bench/README.md), and typenet_bench and torch_bench run a minute apart, so the
+// ratio of their medians carries that drift; here each pair of epochs is a few
+// seconds apart and each pair gives its own ratio.
+//
+// Usage: paired_epochs [threads=1] [pairs=7]; prints, per pair and model,
+//   RESULT paired <model> epoch_speedup <threads> <libtorch seconds / typenet seconds>
+// Run with OPENBLAS_NUM_THREADS=1 (run.sh does), as torch_bench.
+#include <torch/torch.h>
+
+#include <cstdlib>
+
+#include "common.hpp"
+#include "torch_batch.hpp"
+#include "typenet_epoch.hpp"
+
+namespace {
+
+template <class Net>
+void pairs(const char* name, torch::nn::Sequential (*make_torch)(), std::size_t threads, int count) {
+    for (int pair = 0; pair < count; ++pair) {
+        // Fresh models each time: every epoch is a first epoch, as in the other programs.
+        torch::nn::Sequential net = make_torch();
+        const double libtorch = bench::torch_epoch(net);
+        typenet::model<Net> m(1);
+        const double typenet = bench::typenet_epoch(m, threads);
+        std::printf("# %s pair %d: libtorch %.4f s, typenet %.4f s\n", name, pair + 1, libtorch, typenet);
+        bench::report("paired", name, "epoch_speedup", threads, libtorch / typenet);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::size_t threads = bench::threads_argument(argc, argv);
+    const int count = argc > 2 ? std::max(1, std::atoi(argv[2])) : 7;
+    torch::set_num_threads(static_cast<int>(threads));
+    torch::manual_seed(1);
+    pairs<bench::typenet_mlp>("mlp", bench::make_torch_mlp, threads, count);
+    pairs<bench::typenet_lenet>("lenet", bench::make_torch_lenet, threads, count);
+}

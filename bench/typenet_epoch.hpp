@@ -1,0 +1,36 @@
+#pragma once
+// typenet's side of the benchmark's networks and its timed training epoch, shared
+// by typenet_bench and paired_epochs.
+#include <typenet/typenet.hpp>
+
+#include <algorithm>
+#include <span>
+
+#include "common.hpp"
+
+namespace bench {
+
+using typenet_mlp = typenet::sequential<typenet::input<1, 28, 28>, typenet::flatten, typenet::dense<128>, typenet::relu,
+                                        typenet::dense<10>>;
+using typenet_lenet =
+    typenet::sequential<typenet::input<1, 28, 28>, typenet::conv2d<6, 5>, typenet::relu, typenet::max_pool<2>,
+                        typenet::conv2d<16, 5>, typenet::relu, typenet::max_pool<2>, typenet::flatten,
+                        typenet::dense<120>, typenet::relu, typenet::dense<84>, typenet::relu, typenet::dense<10>>;
+
+/// Seconds of one training epoch of m on `threads` threads: the benchmark's batches in its order, plain SGD.
+template <class Net>
+double typenet_epoch(typenet::model<Net>& m, std::size_t threads) {
+    using namespace typenet;
+    const auto& data = fashion();
+    const auto order = epoch_order();
+    trainer<Net, float, softmax_cross_entropy, sgd> train(m, softmax_cross_entropy{}, sgd{.learning_rate = learning_rate},
+                                                          batch_size, threads);
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t first = 0; first < order.size(); first += batch_size) {
+        const std::size_t n = std::min(batch_size, order.size() - first);
+        train.step(data.train, std::span<const std::size_t>(order.data() + first, n));
+    }
+    return seconds_since(start);
+}
+
+}  // namespace bench
