@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <typenet/kernels/gemm.hpp>
@@ -102,35 +103,50 @@ std::vector<float> runs_of_zeros(std::size_t M, std::size_t K, std::uint64_t see
     return a;
 }
 
-template <std::size_t N, bool Accumulate>
+// The same values row-major (M x K): a row is a sample, its zero runs lie along the steps.
+std::vector<float> row_major_copy(const std::vector<float>& transposed, std::size_t M, std::size_t K) {
+    std::vector<float> a(M * K);
+    for (std::size_t p = 0; p < K; ++p)
+        for (std::size_t i = 0; i < M; ++i) a[i * K + p] = transposed[p * M + i];
+    return a;
+}
+
+// gemm_skipping_zeros against gemm on the same operands: equal values (the same
+// operations but for additions of exact zeros), and the naive product.
+template <std::size_t N, class Layout, bool Accumulate>
 void check_skipping_zeros(std::size_t M, std::size_t K) {
-    CAPTURE(M, K, N, Accumulate);
-    auto a = runs_of_zeros(M, K, 11 + M + K);
+    constexpr bool is_transposed = std::is_same_v<Layout, kernels::transposed>;
+    CAPTURE(M, K, N, is_transposed, Accumulate);
+    const auto a_t = runs_of_zeros(M, K, 11 + M + K);
+    auto a = is_transposed ? a_t : row_major_copy(a_t, M, K);
+    const std::size_t lda = is_transposed ? M : K;
     const auto b = random_values<float>(K * N, 12 + N);
+    // An epilogue that depends on the row, which the skipping path offsets by chunk.
+    auto epilogue = []<class V>(V acc, std::size_t row, std::size_t) { return acc + V(float(row % 97)); };
     std::vector<float> expected(M * N, 0.5f), c(M * N, 0.5f);
-    kernels::gemm<N, kernels::transposed, Accumulate>(M, K, a.data(), M, b.data(), N, expected.data(), N);
-    kernels::gemm_transposed_skipping_zeros<N, Accumulate>(M, K, a.data(), M, b.data(), N, c.data(), N);
-    // The same operations but for additions of exact zeros: equal values.
+    kernels::gemm<N, Layout, Accumulate>(M, K, a.data(), lda, b.data(), N, expected.data(), N, epilogue);
+    kernels::gemm_skipping_zeros<N, Layout, Accumulate>(M, K, a.data(), lda, b.data(), N, c.data(), N, epilogue);
     std::size_t differing = 0;
     for (std::size_t i = 0; i < M * N; ++i) differing += c[i] != expected[i];
     CHECK(differing == 0);
-    auto product = naive(M, K, N, a, true, b);
-    if (Accumulate)
-        for (auto& v : product) v += 0.5f;
+    auto product = naive(M, K, N, a, is_transposed, b);
+    for (std::size_t i = 0; i < M; ++i)
+        for (std::size_t j = 0; j < N; ++j) product[i * N + j] += float(i % 97) + (Accumulate ? 0.5f : 0.0f);
     CHECK(max_abs_diff(c, product) < 1e-3);
 
     // A NaN in A is not zero: its row of C is NaN, the others are unchanged.
     if (M > 2 && K > 1) {
-        a[(K / 2) * M + M / 2] = std::numeric_limits<float>::quiet_NaN();
+        a[is_transposed ? (K / 2) * M + M / 2 : (M / 2) * K + K / 2] = std::numeric_limits<float>::quiet_NaN();
         std::vector<float> with_nan(M * N, 0.5f);
-        kernels::gemm_transposed_skipping_zeros<N, Accumulate>(M, K, a.data(), M, b.data(), N, with_nan.data(), N);
-        std::size_t nan_rows_ok = 0, others_equal = 0;
+        kernels::gemm_skipping_zeros<N, Layout, Accumulate>(M, K, a.data(), lda, b.data(), N, with_nan.data(), N,
+                                                            epilogue);
+        std::size_t nan_row = 0, others_equal = 0;
         for (std::size_t i = 0; i < M; ++i)
             for (std::size_t j = 0; j < N; ++j) {
-                if (i == M / 2) nan_rows_ok += std::isnan(with_nan[i * N + j]);
+                if (i == M / 2) nan_row += std::isnan(with_nan[i * N + j]);
                 else others_equal += with_nan[i * N + j] == c[i * N + j];
             }
-        CHECK(nan_rows_ok == N);
+        CHECK(nan_row == N);
         CHECK(others_equal == (M - 1) * N);
     }
 }
@@ -138,44 +154,53 @@ void check_skipping_zeros(std::size_t M, std::size_t K) {
 }  // namespace
 
 TEST_CASE("nonzero_steps lists exactly the steps where a block's rows are not all zero", "[kernels]") {
-    const std::size_t M = 13, K = 40;
-    auto a = runs_of_zeros(M, K, 3);
-    a[5 * M + 12] = std::numeric_limits<float>::quiet_NaN();  // a NaN in the last row of the tail block
+    const std::size_t M = 13, K = 43;  // K: five groups of eight steps and a tail of three
+    auto a_t = runs_of_zeros(M, K, 3);
+    a_t[5 * M + 12] = std::numeric_limits<float>::quiet_NaN();  // a NaN in the last row of the tail block
+    const auto a_r = row_major_copy(a_t, M, K);
     for (std::size_t rows : {1, 6, 7}) {
         for (std::size_t i0 = 0; i0 + rows <= M; i0 += rows) {
             CAPTURE(rows, i0);
-            std::vector<std::uint16_t> steps(K);
-            const std::size_t n = kernels::detail::nonzero_steps(a.data(), M, i0, rows, K, steps.data());
             std::vector<std::uint16_t> expected;
             for (std::size_t p = 0; p < K; ++p) {
                 bool any = false;
-                for (std::size_t r = 0; r < rows; ++r) any |= !(a[p * M + i0 + r] == 0.0f);
+                for (std::size_t r = 0; r < rows; ++r) any |= !(a_t[p * M + i0 + r] == 0.0f);
                 if (any) expected.push_back(static_cast<std::uint16_t>(p));
             }
-            REQUIRE(n == expected.size());
+            CHECK(expected.size() < K);  // the runs leave some steps to skip in every block
+            std::vector<std::uint16_t> steps(K);
+            const std::size_t n = kernels::detail::nonzero_steps<kernels::transposed>(a_t.data(), M, i0, rows, K,
+                                                                                       steps.data());
             CHECK(std::vector<std::uint16_t>(steps.begin(), steps.begin() + n) == expected);
-            CHECK(n < K);  // the runs leave some steps to skip in every block
+            const std::size_t n_r = kernels::detail::nonzero_steps<kernels::row_major>(a_r.data(), K, i0, rows, K,
+                                                                                        steps.data());
+            CHECK(std::vector<std::uint16_t>(steps.begin(), steps.begin() + n_r) == expected);
         }
     }
 }
 
 TEST_CASE("gemm skipping zero steps equals gemm, tails, depth blocks, row chunks and NaN included", "[kernels]") {
-    // 97 and 200 rows cross the chunks of listed row blocks (96 rows); 300 steps make
+    // Both layouts of A. 97 and 200 rows cross the chunks of listed row blocks (96 rows); 300 steps make
     // two depth blocks; N = 10 and 37 have vector and scalar column tails.
+    // M = 1 takes the one-row path of the row-major product.
     for (std::size_t M : {1, 5, 6, 7, 97, 200})
         for (std::size_t K : {1, 64, 300}) {
-            check_skipping_zeros<10, false>(M, K);
-            check_skipping_zeros<37, false>(M, K);
-            check_skipping_zeros<128, false>(M, K);
-            check_skipping_zeros<16, true>(M, K);
+            check_skipping_zeros<10, kernels::transposed, false>(M, K);
+            check_skipping_zeros<37, kernels::transposed, false>(M, K);
+            check_skipping_zeros<128, kernels::transposed, false>(M, K);
+            check_skipping_zeros<16, kernels::transposed, true>(M, K);
+            check_skipping_zeros<10, kernels::row_major, false>(M, K);
+            check_skipping_zeros<37, kernels::row_major, false>(M, K);
+            check_skipping_zeros<128, kernels::row_major, false>(M, K);
+            check_skipping_zeros<16, kernels::row_major, true>(M, K);
         }
     // All zero: the product is zero (or C unchanged when accumulating).
     const std::size_t M = 20, K = 9;
     const std::vector<float> zeros(M * K, 0.0f);
     const auto b = random_values<float>(K * 16, 4);
     std::vector<float> c(M * 16, 3.0f), acc(M * 16, 3.0f);
-    kernels::gemm_transposed_skipping_zeros<16>(M, K, zeros.data(), M, b.data(), 16, c.data(), 16);
-    kernels::gemm_transposed_skipping_zeros<16, true>(M, K, zeros.data(), M, b.data(), 16, acc.data(), 16);
+    kernels::gemm_skipping_zeros<16, kernels::transposed>(M, K, zeros.data(), M, b.data(), 16, c.data(), 16);
+    kernels::gemm_skipping_zeros<16, kernels::transposed, true>(M, K, zeros.data(), M, b.data(), 16, acc.data(), 16);
     CHECK(std::all_of(c.begin(), c.end(), [](float v) { return v == 0.0f; }));
     CHECK(std::all_of(acc.begin(), acc.end(), [](float v) { return v == 3.0f; }));
 }

@@ -20,6 +20,9 @@
 // path): they are widened to C's type as they are loaded, and the sums stay in it.
 // A bfloat16 B must be laid out by interleave_bfloat16 (simd.hpp), which lets
 // the kernel widen two vectors from one load.
+//
+// gemm_skipping_zeros is the same product for an A with many zeros (image data):
+// each register block walks only the depth steps where its rows of A are not all zero.
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -44,9 +47,11 @@ struct row_major {
     static const T* step(const T* a, std::size_t lda, std::size_t i0, std::size_t p) { return a + i0 * lda + p; }
     template <class T>
     static auto in_step(const T* ap, std::size_t lda, std::size_t r) { return widen(ap[r * lda]); }
-    /// A shifted to start at column p0.
+    /// A shifted to start at column p0, or at row i0.
     template <class T>
     static const T* from_column(const T* a, std::size_t, std::size_t p0) { return a + p0; }
+    template <class T>
+    static const T* from_row(const T* a, std::size_t lda, std::size_t i0) { return a + i0 * lda; }
 };
 /// A(i, p) = a[p * lda + i]
 struct transposed {
@@ -58,6 +63,8 @@ struct transposed {
     static auto in_step(const T* ap, std::size_t, std::size_t r) { return widen(ap[r]); }
     template <class T>
     static const T* from_column(const T* a, std::size_t lda, std::size_t p0) { return a + p0 * lda; }
+    template <class T>
+    static const T* from_row(const T* a, std::size_t, std::size_t i0) { return a + i0; }
 };
 
 /// The usual B operand: B(p, j) = b[p * ldb + j]. A GEMM reads B only through
@@ -103,7 +110,7 @@ struct listed_steps {
 };
 
 // Register block: MR rows, NV vectors of W lanes (V = simd) or NV scalars (V = T).
-// Steps: all_steps, or a size_t K (all of them), or listed_steps.
+// Steps: all_steps (of K) or listed_steps.
 template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class BOperand, class T,
           class Epilogue, class Steps = all_steps>
 inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_t i0, const BOperand& b,
@@ -182,71 +189,6 @@ inline void column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t 
     }(std::make_index_sequence<MR - 1>{});
 }
 
-/// One column panel of B copied into consecutive memory: B(p, j) for j in [j0, j0 + width)
-/// at values[p * width + j - j0].
-template <class T, std::size_t Width>
-struct packed_panel_operand {
-    using value_type = T;
-    const T* values;
-    std::size_t j0;
-    const T* row(std::size_t p) const { return values + p * Width; }
-    std::size_t column(std::size_t j) const { return j - j0; }
-};
-
-/// Whether K rows of a column panel, ldb values apart, crowd the L1 data cache's
-/// sets. An L1 of 64 sets of 64-byte lines (32 KB 8-way, and 48 KB 12-way, alike)
-/// places line L in set L mod 64, so rows a multiple of 64 lines' worth of 2^s
-/// lines apart share 64 / 2^s sets. Aliased when those sets' lines, at 8 ways,
-/// would hold fewer than twice the panel: the panel then leaves L1 between
-/// the register blocks that read it.
-template <class T>
-constexpr bool panel_aliases_in_l1(std::size_t ldb, std::size_t K) {
-    constexpr std::size_t line = 64, sets = 64, ways = 8;
-    const std::size_t bytes = ldb * sizeof(T);
-    if (bytes % line != 0) return false;  // rows drift across sets
-    std::size_t stride_lines = bytes / line, shared = 1;
-    while (shared < sets && stride_lines % 2 == 0) {
-        stride_lines /= 2;
-        shared *= 2;
-    }
-    return 2 * K > (sets / shared) * ways;
-}
-
-template <class BOperand>
-inline constexpr bool is_row_major_operand_v = false;
-template <class TB>
-inline constexpr bool is_row_major_operand_v<row_major_operand<TB>> = true;
-
-// column_panel, reading the panel of B from a packed copy when it is row-major,
-// more than one register block of rows will pass over it, and its rows alias in
-// L1. The case that needs it: the rows of a panel of a 128-wide float matrix are
-// 512 B apart and fall into 8 of the L1's 64 sets, so a 196-deep panel of the
-// MLP's weights, or the 64-deep panel of its output gradient that the weight
-// gradient reads, is fetched again from L2 by every register block. Packed, the
-// panel is consecutive lines. Operands that read in place (image patches) and
-// unaliased strides keep their layout: the copy would cost more than it saves.
-template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class BOperand, class T,
-          class Epilogue, class StepsOf>
-inline void packed_column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b,
-                                std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue,
-                                const StepsOf& steps_of) {
-    if constexpr (is_row_major_operand_v<BOperand> && std::is_same_v<typename BOperand::value_type, T>) {
-        if (M > MR && K <= gemm_depth_block && panel_aliases_in_l1<T>(b.ldb, K)) {
-            constexpr std::size_t W = lane_width<V>;
-            constexpr std::size_t width = NV * W;
-            alignas(64) T values[gemm_depth_block * width];
-            for (std::size_t p = 0; p < K; ++p)
-#pragma GCC unroll 16
-                for (std::size_t v = 0; v < NV; ++v)
-                    store_lane(values + p * width + v * W, load_lane<V>(b.row(p) + j0 + v * W));
-            column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, packed_panel_operand<T, width>{values, j0}, j0,
-                                                         c, ldc, epilogue, steps_of);
-            return;
-        }
-    }
-    column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, b, j0, c, ldc, epilogue, steps_of);
-}
-
 }  // namespace detail
 
 /// Rows of C kept in registers per block; with two vectors per row this uses
@@ -270,10 +212,10 @@ inline void gemm_block(std::size_t M, std::size_t K, const TA* a, std::size_t ld
     constexpr std::size_t tail_scalars = N % W;
 
     for (std::size_t jp = 0; jp < full_panels; ++jp)
-        packed_column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, b, jp * panel, c, ldc, epilogue, steps_of);
+        column_panel<V, MR, NV, ALayout, Accumulate>(M, K, a, lda, b, jp * panel, c, ldc, epilogue, steps_of);
     if constexpr (tail_vectors > 0)
-        packed_column_panel<V, MR, tail_vectors, ALayout, Accumulate>(M, K, a, lda, b, full_panels * panel, c, ldc,
-                                                                      epilogue, steps_of);
+        column_panel<V, MR, tail_vectors, ALayout, Accumulate>(M, K, a, lda, b, full_panels * panel, c, ldc, epilogue,
+                                                               steps_of);
     if constexpr (tail_scalars > 0)
         column_panel<T, MR, tail_scalars, ALayout, Accumulate>(M, K, a, lda, b, N - tail_scalars, c, ldc, epilogue,
                                                                steps_of);
@@ -284,36 +226,43 @@ inline void gemm_block(std::size_t M, std::size_t K, const TA* a, std::size_t ld
 // 8 vectors across give 8 independent chains.
 inline constexpr std::size_t gemv_vectors_per_block = 8;
 
-}  // namespace detail
-
-
-namespace detail {
-
-/// The depth steps p in [0, K) at which rows [i0, i0 + rows) of a transposed A
-/// (A(i, p) = a[p * lda + i]) are not all zero, written to steps; returns their count.
-/// A NaN is not zero, so it is never skipped.
-template <class TA>
+/// The depth steps p in [0, K) at which rows [i0, i0 + rows) of A are not all zero,
+/// written to steps; returns their count. A NaN is not zero, so it is never skipped.
+template <class ALayout, class TA>
 inline std::size_t nonzero_steps(const TA* a, std::size_t lda, std::size_t i0, std::size_t rows, std::size_t K,
                                  std::uint16_t* steps) {
-    std::size_t n = 0;
+    std::size_t n = 0, p = 0;
 #if defined(__AVX2__)
-    if constexpr (std::is_same_v<TA, float>) {
+    if constexpr (std::is_same_v<TA, float> && std::is_same_v<ALayout, transposed>) {
         if (rows <= 8) {
-            // Lanes past `rows` are not loaded (they may lie past the end of A) and read as zero.
+            // A step's values are consecutive: one load per step. Lanes past `rows`
+            // are not loaded (they may lie past the end of A) and read as zero.
             const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rows)),
                                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-            for (std::size_t p = 0; p < K; ++p) {
+            for (; p < K; ++p) {
                 const __m256 v = _mm256_maskload_ps(a + p * lda + i0, lanes);
                 steps[n] = static_cast<std::uint16_t>(p);
                 n += _mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)) != 0;
             }
-            return n;
+        }
+    }
+    if constexpr (std::is_same_v<TA, float> && std::is_same_v<ALayout, row_major>) {
+        // A row's values are consecutive: eight steps per load and row.
+        for (; p + 8 <= K; p += 8) {
+            int nonzero = 0;
+            for (std::size_t r = 0; r < rows; ++r)
+                nonzero |= _mm256_movemask_ps(
+                    _mm256_cmp_ps(_mm256_loadu_ps(a + (i0 + r) * lda + p), _mm256_setzero_ps(), _CMP_NEQ_UQ));
+            for (std::size_t q = 0; q < 8; ++q) {
+                steps[n] = static_cast<std::uint16_t>(p + q);
+                n += (nonzero >> q) & 1;
+            }
         }
     }
 #endif
-    for (std::size_t p = 0; p < K; ++p) {
+    for (; p < K; ++p) {
         bool any = false;
-        for (std::size_t r = 0; r < rows; ++r) any |= a[p * lda + i0 + r] != TA(0);
+        for (std::size_t r = 0; r < rows; ++r) any |= ALayout::at(a, lda, i0 + r, p) != TA(0);
         steps[n] = static_cast<std::uint16_t>(p);
         n += any;
     }
@@ -340,12 +289,12 @@ struct listed_steps_of {
 /// Register blocks of rows whose lists of depth steps are kept at once.
 inline constexpr std::size_t listed_row_blocks = 16;
 
-// gemm_block for a transposed A, skipping the depth steps at which a register
-// block's rows of A are all zero. Rows go in chunks of listed_row_blocks register
-// blocks: the steps of each block are listed once, then gemm_block walks the chunk
-// panel by panel as usual, each block along its own list.
-template <std::size_t N, bool Accumulate, std::size_t MR, std::size_t NV, class TA, class BOperand, class T,
-          class Epilogue>
+// gemm_block, skipping the depth steps at which a register block's rows of A are
+// all zero. Rows go in chunks of listed_row_blocks register blocks: the steps of
+// each block are listed once, then gemm_block walks the chunk panel by panel as
+// usual, each block along its own list.
+template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, class TA, class BOperand,
+          class T, class Epilogue>
 inline void gemm_block_skipping_zeros(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b,
                                       T* c, std::size_t ldc, const Epilogue& epilogue) {
     constexpr std::size_t chunk = listed_row_blocks * MR;
@@ -354,10 +303,10 @@ inline void gemm_block_skipping_zeros(std::size_t M, std::size_t K, const TA* a,
     for (std::size_t i0 = 0; i0 < M; i0 += chunk) {
         const std::size_t rows = M - i0 < chunk ? M - i0 : chunk;
         for (std::size_t r = 0, block = 0; r < rows; r += MR, ++block)
-            counts[block] = nonzero_steps(a, lda, i0 + r, rows - r < MR ? rows - r : MR, K, lists[block]);
-        gemm_block<N, transposed, Accumulate, MR, NV>(rows, K, a + i0, lda, b, c + i0 * ldc, ldc,
-                                                      row_offset_epilogue<Epilogue>{epilogue, i0},
-                                                      listed_steps_of<MR>{lists, counts});
+            counts[block] = nonzero_steps<ALayout>(a, lda, i0 + r, rows - r < MR ? rows - r : MR, K, lists[block]);
+        gemm_block<N, ALayout, Accumulate, MR, NV>(rows, K, ALayout::from_row(a, lda, i0), lda, b, c + i0 * ldc, ldc,
+                                                   row_offset_epilogue<Epilogue>{epilogue, i0},
+                                                   listed_steps_of<MR>{lists, counts});
     }
 }
 
@@ -365,7 +314,7 @@ template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::si
           class BOperand, class T, class Epilogue>
 inline void depth_block(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c,
                         std::size_t ldc, const Epilogue& epilogue) {
-    if constexpr (SkipZeros) gemm_block_skipping_zeros<N, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
+    if constexpr (SkipZeros) gemm_block_skipping_zeros<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
     else gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
 }
 
@@ -394,6 +343,24 @@ inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std:
                                                      c, ldc, epilogue);
 }
 
+// gemm and gemm_skipping_zeros.
+template <std::size_t N, class ALayout, bool Accumulate, bool SkipZeros, class TA, class BOperand, class T,
+          class Epilogue>
+inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c, std::size_t ldc,
+                 const Epilogue& epilogue) {
+    // One row (inference, a forward product): wide register blocks. Only forward
+    // products take this path, which keeps the extra instantiations few.
+    if constexpr (std::is_same_v<ALayout, row_major> && !Accumulate) {
+        if (M == 1) {
+            gemm_in_depth_blocks<N, ALayout, false, 1, gemv_vectors_per_block, SkipZeros>(M, K, a, lda, b, c, ldc,
+                                                                                           epilogue);
+            return;
+        }
+    }
+    gemm_in_depth_blocks<N, ALayout, Accumulate, gemm_rows_per_block, gemm_vectors_per_block, SkipZeros>(
+        M, K, a, lda, b, c, ldc, epilogue);
+}
+
 }  // namespace detail
 
 /// C[M x N] (=|+=) epilogue(A[M x K] * B[K x N]) with B given as an operand (row_major_operand, or
@@ -403,31 +370,22 @@ template <std::size_t N, class ALayout = row_major, bool Accumulate = false, cla
     requires requires { typename BOperand::value_type; }
 inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c, std::size_t ldc,
                  const Epilogue& epilogue = {}) {
-    // One row (inference, a forward product): wide register blocks. Only forward
-    // products take this path, which keeps the extra instantiations few.
-    if constexpr (std::is_same_v<ALayout, row_major> && !Accumulate) {
-        if (M == 1) {
-            detail::gemm_in_depth_blocks<N, ALayout, false, 1, detail::gemv_vectors_per_block>(M, K, a, lda, b, c, ldc,
-                                                                                                epilogue);
-            return;
-        }
-    }
-    detail::gemm_in_depth_blocks<N, ALayout, Accumulate, gemm_rows_per_block, gemm_vectors_per_block>(M, K, a, lda, b,
-                                                                                                      c, ldc, epilogue);
+    detail::gemm<N, ALayout, Accumulate, false>(M, K, a, lda, b, c, ldc, epilogue);
 }
 
-/// gemm with a transposed A (A(i, p) = a[p * lda + i]) that skips, for each register
-/// block of rows, the depth steps at which those rows of A are all zero. The result
-/// is the same as gemm's (a zero times a finite b adds nothing; only the sign of a
-/// zero sum may differ). Worth it when A is image data with zero backgrounds: in the
-/// weight gradient X^T dZ of a first layer on Fashion-MNIST, 31 % of the steps of
-/// 6-pixel blocks have all six pixels zero. Listing the steps costs one masked load
-/// per step and row block, shared by all column panels.
-template <std::size_t N, bool Accumulate = false, class TA, class TB, class T, class Epilogue = no_epilogue>
-inline void gemm_transposed_skipping_zeros(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b,
-                                           std::size_t ldb, T* c, std::size_t ldc, const Epilogue& epilogue = {}) {
-    detail::gemm_in_depth_blocks<N, transposed, Accumulate, gemm_rows_per_block, gemm_vectors_per_block, true>(
-        M, K, a, lda, row_major_operand<TB>{b, ldb}, c, ldc, epilogue);
+/// gemm (B row-major) that skips, for each register block of rows, the depth steps
+/// at which those rows of A are all zero. The result is gemm's (a zero times a
+/// finite b adds nothing; only the sign of a zero sum may differ). Worth it when A
+/// is image data with zero backgrounds. On Fashion-MNIST, in the weight gradient
+/// X^T dZ of a first layer, 31 % of the steps of 6-pixel blocks have all six pixels
+/// zero; in its forward product X W, 16 % of the steps of 6-sample blocks, and half
+/// the steps of one sample. Listing the steps takes a load per step and row block
+/// (transposed A) or per eight steps and row (row-major A), shared by all column panels.
+template <std::size_t N, class ALayout = row_major, bool Accumulate = false, class TA, class TB, class T,
+          class Epilogue = no_epilogue>
+inline void gemm_skipping_zeros(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b,
+                                std::size_t ldb, T* c, std::size_t ldc, const Epilogue& epilogue = {}) {
+    detail::gemm<N, ALayout, Accumulate, true>(M, K, a, lda, row_major_operand<TB>{b, ldb}, c, ldc, epilogue);
 }
 
 /// C[M x N] (=|+=) epilogue(A[M x K] * B[K x N]) with B row-major (leading dimension ldb).

@@ -101,8 +101,12 @@ struct dense_stage : stage_defaults {
     static void forward(const Stored* params, const T* in, T* out, std::size_t batch, T*) {
         const Stored* w = params;
         const Stored* b = params + weight_count;
-        kernels::gemm<outputs>(batch, inputs, in, inputs, w, outputs, out, outputs,
-                               detail::bias_activation_epilogue<Stored, Act>{b});
+        const detail::bias_activation_epilogue<Stored, Act> epilogue{b};
+        // The first layer with parameters reads the data: see backward.
+        if constexpr (param_offset == 0)
+            kernels::gemm_skipping_zeros<outputs>(batch, inputs, in, inputs, w, outputs, out, outputs, epilogue);
+        else
+            kernels::gemm<outputs>(batch, inputs, in, inputs, w, outputs, out, outputs, epilogue);
     }
 
     template <class T>
@@ -115,7 +119,8 @@ struct dense_stage : stage_defaults {
         // itself (through parameter-free layers at most), where an image's background
         // zeroes whole runs of inputs in many samples; its product skips them.
         if constexpr (param_offset == 0)
-            kernels::gemm_transposed_skipping_zeros<outputs>(inputs, batch, in, inputs, d_out, outputs, d_w, outputs);
+            kernels::gemm_skipping_zeros<outputs, kernels::transposed>(inputs, batch, in, inputs, d_out, outputs, d_w,
+                                                                       outputs);
         else
             kernels::gemm<outputs, kernels::transposed>(inputs, batch, in, inputs, d_out, outputs, d_w, outputs);
         if (d_in != nullptr) {
