@@ -3,13 +3,16 @@
 # (bench/common.hpp), REPEATS times at 1 and 2 threads, then prints one table:
 # medians with min-max, and typenet's speed-up over each peer.
 #   bench/run.sh            (REPEATS=3 by default; needs scripts/install-deps.sh --bench)
+#   PAIRS=n                 epochs in turns per model and thread count (bench/paired_epochs; 7 by default)
+#   REPORT_ONLY=1           print the table of the last run's results again
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${REPEATS:-3}
 build=${BUILD_DIR:-build-bench}
+results="$build/results.txt"   # raw RESULT lines, kept for a second look (REPORT_ONLY=1 prints their table again)
+if [ -z "${REPORT_ONLY:-}" ]; then
 cmake -S . -B "$build" -DTYPENET_BUILD_BENCH=ON -DTYPENET_BUILD_TESTS=OFF -DTYPENET_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$build" -j2 --target fma_peak typenet_bench torch_bench dlib_bench paired_epochs >/dev/null
-results="$build/results.txt"   # raw RESULT lines, kept for a second look
 : >"$results"
 "$build/bench/fma_peak" 2>/dev/null >>"$results"
 for r in $(seq "$repeats"); do
@@ -26,6 +29,7 @@ done
 for t in 1 2; do
   OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS="$t" "$build/bench/paired_epochs" "$t" "${PAIRS:-7}" | grep '^RESULT' >>"$results"
 done
+fi
 
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -o -w -m1 -E 'avx512f|avx2' /proc/cpuinfo | head -1)"
 echo "Packages: $(dpkg-query -W -f='${Package} ${Version}; ' xtensor-dev libxsimd-dev libtorch-dev libdlib-dev libopenblas0-pthread 2>/dev/null)"
@@ -64,9 +68,10 @@ awk '
              cell("typenet", key), cell("libtorch", peer), cell("dlib", peer),
              speedup(metrics[ti], t, p), speedup(metrics[ti], t, d)
     }
-    printf "\nEpochs in turns in one process (bench/paired_epochs, %s pairs), libtorch time over typenet time, median (min–max):", count["paired", "mlp|epoch_speedup|1"]
+    pairs = count["paired", "mlp|epoch_speedup|1"]
+    printf "\nEpochs in turns in one process (bench/paired_epochs, %s pairs), libtorch time over typenet time, median (min–max):", pairs
     for (mi = 1; mi <= 2; mi++) for (th = 1; th <= 2; th++)
-      printf " %s %d thread%s %s;", models[mi], th, th > 1 ? "s" : "", cell("paired", models[mi] "|epoch_speedup|" th)
+      printf " %s %d thread%s %s;", models[mi], th, (th > 1 ? "s" : ""), cell("paired", models[mi] "|epoch_speedup|" th)
     printf "\n"
     printf "\nTest accuracy after the one-epoch run (typenet, float weights → bfloat16 weights):"
     for (mi = 1; mi <= 2; mi++)
@@ -75,6 +80,9 @@ awk '
     peak = median("machine", "fp32|peak_gflops|1")
     f = median("typenet", "dense784x128|forward_gflops|1"); b = median("typenet", "dense784x128|backward_gflops|1")
     printf "\nDense 784→128 (+ReLU) at batch 64, one thread: forward %.1f GFLOP/s (%.0f %% of peak), backward %.1f GFLOP/s (%.0f %% of peak)\n",
+           f, 100 * f / peak, b, 100 * b / peak
+    f = median("typenet", "dense784x128_first|forward_gflops|1"); b = median("typenet", "dense784x128_first|backward_gflops|1")
+    printf "The same as a first layer (skipping zero inputs; dense inputs, so none to skip): forward %.1f GFLOP/s (%.0f %% of peak), backward %.1f GFLOP/s (%.0f %% of peak)\n",
            f, 100 * f / peak, b, 100 * b / peak
     print "Speed-up: the time of the peer over the time of typenet (epoch, latency), or typenet throughput over the peer throughput; above 1 means typenet is faster."
   }' "$results"

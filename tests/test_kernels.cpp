@@ -194,6 +194,25 @@ TEST_CASE("gemm skipping zero steps equals gemm, tails, depth blocks, row chunks
             check_skipping_zeros<128, kernels::row_major, false>(M, K);
             check_skipping_zeros<16, kernels::row_major, true>(M, K);
         }
+    // Inputs without zeros: the skipping product declines and the plain one runs,
+    // with gemm's result; inputs with runs of zeros are skipped.
+    {
+        const std::size_t rows = 50, depth = 40;
+        const auto dense = random_values<float>(rows * depth, 21);
+        const auto runs = runs_of_zeros(rows, depth, 22);
+        const auto b16 = random_values<float>(depth * 16, 23);
+        const kernels::row_major_operand<float> operand{b16.data(), 16};
+        std::vector<float> c1(rows * 16), c2(rows * 16);
+        using namespace kernels;
+        CHECK_FALSE(detail::gemm_block_skipping_zeros<16, transposed, false, gemm_rows_per_block, 2>(
+            rows, depth, dense.data(), rows, operand, c1.data(), 16, no_epilogue{}));
+        CHECK(detail::gemm_block_skipping_zeros<16, transposed, false, gemm_rows_per_block, 2>(
+            rows, depth, runs.data(), rows, operand, c1.data(), 16, no_epilogue{}));
+        gemm_skipping_zeros<16, transposed>(rows, depth, dense.data(), rows, b16.data(), 16, c1.data(), 16);
+        gemm<16, transposed>(rows, depth, dense.data(), rows, b16.data(), 16, c2.data(), 16);
+        CHECK(c1 == c2);
+    }
+
     // All zero: the product is zero (or C unchanged when accumulating).
     const std::size_t M = 20, K = 9;
     const std::vector<float> zeros(M * K, 0.0f);

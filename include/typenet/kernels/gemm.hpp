@@ -226,6 +226,20 @@ inline void gemm_block(std::size_t M, std::size_t K, const TA* a, std::size_t ld
 // 8 vectors across give 8 independent chains.
 inline constexpr std::size_t gemv_vectors_per_block = 8;
 
+/// For each 8-bit mask, the positions of its set bits, lowest first: the steps of a
+/// group of eight that nonzero_steps keeps, written with one store.
+struct compressed_offsets_table {
+    std::uint16_t values[256][8];
+    constexpr compressed_offsets_table() : values{} {
+        for (unsigned mask = 0; mask < 256; ++mask) {
+            unsigned n = 0;
+            for (unsigned bit = 0; bit < 8; ++bit)
+                if (mask >> bit & 1u) values[mask][n++] = static_cast<std::uint16_t>(bit);
+        }
+    }
+};
+inline constexpr compressed_offsets_table compressed_offsets{};
+
 /// The depth steps p in [0, K) at which rows [i0, i0 + rows) of A are not all zero,
 /// written to steps; returns their count. A NaN is not zero, so it is never skipped.
 template <class ALayout, class TA>
@@ -247,16 +261,18 @@ inline std::size_t nonzero_steps(const TA* a, std::size_t lda, std::size_t i0, s
         }
     }
     if constexpr (std::is_same_v<TA, float> && std::is_same_v<ALayout, row_major>) {
-        // A row's values are consecutive: eight steps per load and row.
+        // A row's values are consecutive: eight steps per load and row, and the steps
+        // of the eight whose bit is set written at once (compressed_offsets).
         for (; p + 8 <= K; p += 8) {
             int nonzero = 0;
             for (std::size_t r = 0; r < rows; ++r)
                 nonzero |= _mm256_movemask_ps(
                     _mm256_cmp_ps(_mm256_loadu_ps(a + (i0 + r) * lda + p), _mm256_setzero_ps(), _CMP_NEQ_UQ));
-            for (std::size_t q = 0; q < 8; ++q) {
-                steps[n] = static_cast<std::uint16_t>(p + q);
-                n += (nonzero >> q) & 1;
-            }
+            const __m128i offsets =
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(compressed_offsets.values[nonzero]));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(steps + n),
+                             _mm_add_epi16(offsets, _mm_set1_epi16(static_cast<short>(p))));
+            n += static_cast<std::size_t>(__builtin_popcount(static_cast<unsigned>(nonzero)));
         }
     }
 #endif
@@ -289,33 +305,53 @@ struct listed_steps_of {
 /// Register blocks of rows whose lists of depth steps are kept at once.
 inline constexpr std::size_t listed_row_blocks = 16;
 
+/// Lists the depth steps of the register blocks in rows [i0, i0 + rows) (see
+/// nonzero_steps) into lists and counts; returns how many steps they keep in all.
+template <class ALayout, std::size_t MR, class TA>
+inline std::size_t list_nonzero_steps(const TA* a, std::size_t lda, std::size_t i0, std::size_t rows, std::size_t K,
+                                      std::uint16_t (*lists)[gemm_depth_block], std::size_t* counts) {
+    std::size_t kept = 0;
+    for (std::size_t r = 0, block = 0; r < rows; r += MR, ++block) {
+        counts[block] = nonzero_steps<ALayout>(a, lda, i0 + r, rows - r < MR ? rows - r : MR, K, lists[block]);
+        kept += counts[block];
+    }
+    return kept;
+}
+
 // gemm_block, skipping the depth steps at which a register block's rows of A are
 // all zero. Rows go in chunks of listed_row_blocks register blocks: the steps of
 // each block are listed once, then gemm_block walks the chunk panel by panel as
-// usual, each block along its own list.
+// usual, each block along its own list. Returns false, having done nothing, when
+// the first chunk would skip less than one step in eight (inputs without zeros
+// worth skipping): the plain product, which walks its steps without an index, is
+// then faster. Never inlined: inlined next to the plain product, the two register
+// blocks compete for registers and g++ spills an accumulator (44 against
+// 81 GFLOP/s measured).
 template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, class TA, class BOperand,
           class T, class Epilogue>
-inline void gemm_block_skipping_zeros(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b,
-                                      T* c, std::size_t ldc, const Epilogue& epilogue) {
+[[gnu::noinline]] bool gemm_block_skipping_zeros(std::size_t M, std::size_t K, const TA* a, std::size_t lda,
+                                                 const BOperand& b, T* c, std::size_t ldc, const Epilogue& epilogue) {
     constexpr std::size_t chunk = listed_row_blocks * MR;
     std::uint16_t lists[listed_row_blocks][gemm_depth_block];
     std::size_t counts[listed_row_blocks];
     for (std::size_t i0 = 0; i0 < M; i0 += chunk) {
         const std::size_t rows = M - i0 < chunk ? M - i0 : chunk;
-        for (std::size_t r = 0, block = 0; r < rows; r += MR, ++block)
-            counts[block] = nonzero_steps<ALayout>(a, lda, i0 + r, rows - r < MR ? rows - r : MR, K, lists[block]);
+        const std::size_t kept = list_nonzero_steps<ALayout, MR>(a, lda, i0, rows, K, lists, counts);
+        if (i0 == 0 && 8 * kept > 7 * ((rows + MR - 1) / MR) * K) return false;
         gemm_block<N, ALayout, Accumulate, MR, NV>(rows, K, ALayout::from_row(a, lda, i0), lda, b, c + i0 * ldc, ldc,
                                                    row_offset_epilogue<Epilogue>{epilogue, i0},
                                                    listed_steps_of<MR>{lists, counts});
     }
+    return true;
 }
 
 template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, bool SkipZeros, class TA,
           class BOperand, class T, class Epilogue>
 inline void depth_block(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c,
                         std::size_t ldc, const Epilogue& epilogue) {
-    if constexpr (SkipZeros) gemm_block_skipping_zeros<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
-    else gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
+    if constexpr (SkipZeros)
+        if (gemm_block_skipping_zeros<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue)) return;
+    gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
 }
 
 // The depth in blocks of equal size (784 = 4 x 196 rather than 3 x 256 + 16, whose
@@ -380,7 +416,9 @@ inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, con
 /// X^T dZ of a first layer, 31 % of the steps of 6-pixel blocks have all six pixels
 /// zero; in its forward product X W, 16 % of the steps of 6-sample blocks, and half
 /// the steps of one sample. Listing the steps takes a load per step and row block
-/// (transposed A) or per eight steps and row (row-major A), shared by all column panels.
+/// (transposed A) or per eight steps and row (row-major A), shared by all column
+/// panels; where fewer than one step in eight would be skipped (inputs without
+/// zeros), the plain product runs instead and only the listing of the first rows is lost.
 template <std::size_t N, class ALayout = row_major, bool Accumulate = false, class TA, class TB, class T,
           class Epilogue = no_epilogue>
 inline void gemm_skipping_zeros(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const TB* b,
