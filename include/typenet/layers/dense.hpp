@@ -81,6 +81,11 @@ struct dense_stage : stage_defaults {
     static constexpr std::size_t flops = 2 * inputs * outputs + outputs + outputs * Act::flops_per_value;
     /// Room for W^T, which the input gradient dX = dZ W^T reads row by row.
     static constexpr std::size_t scratch_size = weight_count;
+    /// Whether the products skip zero inputs (kernels::gemm_skipping_zeros): in the first
+    /// layer with parameters, in float. Double networks (gradient checks) keep the plain
+    /// product: their steps are listed by scalar code, and they would compile it for nothing.
+    template <class T>
+    static constexpr bool skips_zero_inputs = param_offset == 0 && std::is_same_v<T, float>;
 
     /// See initialization.hpp: He before a ReLU, Glorot otherwise; bias 0.
     template <class T>
@@ -103,7 +108,7 @@ struct dense_stage : stage_defaults {
         const Stored* b = params + weight_count;
         const detail::bias_activation_epilogue<Stored, Act> epilogue{b};
         // The first layer with parameters reads the data: see backward.
-        if constexpr (param_offset == 0)
+        if constexpr (skips_zero_inputs<T>)
             kernels::gemm_skipping_zeros<outputs>(batch, inputs, in, inputs, w, outputs, out, outputs, epilogue);
         else
             kernels::gemm<outputs>(batch, inputs, in, inputs, w, outputs, out, outputs, epilogue);
@@ -118,7 +123,7 @@ struct dense_stage : stage_defaults {
         // dW[inputs x outputs] = X^T dZ. The first layer with parameters reads the data
         // itself (through parameter-free layers at most), where an image's background
         // zeroes whole runs of inputs in many samples; its product skips them.
-        if constexpr (param_offset == 0)
+        if constexpr (skips_zero_inputs<T>)
             kernels::gemm_skipping_zeros<outputs, kernels::transposed>(inputs, batch, in, inputs, d_out, outputs, d_w,
                                                                        outputs);
         else
