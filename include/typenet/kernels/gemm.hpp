@@ -109,13 +109,12 @@ struct listed_steps {
     std::size_t operator[](std::size_t s) const { return steps[s]; }
 };
 
-// Register block: MR rows, NV vectors of W lanes (V = simd) or NV scalars (V = T).
-// Steps: all_steps (of K) or listed_steps.
+// Register block: MR rows, NV vectors of W lanes (V = simd) or NV scalars (V = T),
+// along the depth steps `steps` (all_steps or listed_steps).
 template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class BOperand, class T,
-          class Epilogue, class Steps = all_steps>
-inline void micro_kernel(std::size_t K, const TA* a, std::size_t lda, std::size_t i0, const BOperand& b,
-                         std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue, Steps steps = {}) {
-    if constexpr (std::is_same_v<Steps, all_steps>) steps.count = K;
+          class Epilogue, class Steps>
+inline void micro_kernel(Steps steps, const TA* a, std::size_t lda, std::size_t i0, const BOperand& b, std::size_t j0,
+                         T* c, std::size_t ldc, const Epilogue& epilogue) {
     using TB = typename BOperand::value_type;
     constexpr std::size_t W = lane_width<V>;
     std::size_t column_at[NV];
@@ -176,15 +175,14 @@ inline void column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t 
                          std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue, const StepsOf& steps_of = {}) {
     std::size_t i = 0;
     for (; i + MR <= M; i += MR)
-        micro_kernel<V, MR, NV, ALayout, Accumulate>(K, a, lda, i, b, j0, c, ldc, epilogue, steps_of(i, K));
+        micro_kernel<V, MR, NV, ALayout, Accumulate>(steps_of(i, K), a, lda, i, b, j0, c, ldc, epilogue);
     const std::size_t rest = M - i;
     if (rest == 0) return;
     // Dispatch the row tail to a kernel of exactly that height (all compile-time).
     [&]<std::size_t... R>(std::index_sequence<R...>) {
-        ((rest == R + 1 ? (micro_kernel<V, R + 1, NV, ALayout, Accumulate>(K, a, lda, i, b, j0, c, ldc, epilogue,
-                                                                           steps_of(i, K)),
-                           0)
-                        : 0),
+        ((rest == R + 1
+              ? (micro_kernel<V, R + 1, NV, ALayout, Accumulate>(steps_of(i, K), a, lda, i, b, j0, c, ldc, epilogue), 0)
+              : 0),
          ...);
     }(std::make_index_sequence<MR - 1>{});
 }
