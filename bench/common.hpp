@@ -1,6 +1,7 @@
 #pragma once
 // What every benchmark program shares, so that typenet, libtorch and dlib do the
-// same work: the Fashion-MNIST images (read with typenet's loader), the order of
+// same work: the Fashion-MNIST images (read with typenet's loader, as floats and as
+// bytes), the order of
 // the training samples (one seeded permutation), and how results are printed:
 //
 //   RESULT <library> <model> <metric> <threads> <value>
@@ -29,6 +30,15 @@ inline constexpr std::size_t throughput_batch = 256;
 
 inline const typenet::data::fashion_mnist_set<float>& fashion() {
     static const auto sets = typenet::data::fashion_mnist<float>();
+    return sets;
+}
+
+/// The same images kept as bytes. The timed training epochs of typenet and
+/// libtorch both gather their batches from these with typenet's gather (pixel /
+/// 255, the values fashion() holds), so the input pipeline is the same for both
+/// and the ratio is that of the training steps.
+inline const typenet::data::fashion_mnist_image_set& fashion_images() {
+    static const auto sets = typenet::data::fashion_mnist_images();
     return sets;
 }
 

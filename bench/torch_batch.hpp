@@ -18,14 +18,13 @@ struct torch_batch {
     std::vector<std::int64_t> y = std::vector<std::int64_t>(batch_size);
     std::size_t n = 0;
 
-    /// Samples order[first, first + batch_size) of `set` (fewer at the end of the order).
+    /// Samples order[first, first + batch_size) of `set` (fewer at the end of the
+    /// order), gathered as typenet's trainer gathers them.
     template <class Set>
     void gather(const Set& set, const std::vector<std::size_t>& order, std::size_t first) {
         n = std::min(batch_size, order.size() - first);
-        for (std::size_t i = 0; i < n; ++i) {
-            std::copy_n(set.sample(order[first + i]), 784, x.data() + i * 784);
-            y[i] = set.labels[order[first + i]];
-        }
+        set.gather_inputs(order.data() + first, n, x.data());
+        for (std::size_t i = 0; i < n; ++i) y[i] = set.labels[order[first + i]];
     }
 
     void step(torch::nn::Sequential& net, torch::optim::Optimizer& optimizer) {
@@ -53,7 +52,7 @@ inline torch::nn::Sequential make_torch_lenet() {
 
 /// Seconds of one training epoch of `net`: the benchmark's batches in its order, plain SGD.
 inline double torch_epoch(torch::nn::Sequential& net) {
-    const auto& data = fashion();
+    const auto& data = fashion_images();
     const auto order = epoch_order();
     torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(learning_rate));
     torch_batch batch;

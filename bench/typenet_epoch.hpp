@@ -21,7 +21,7 @@ using typenet_lenet =
 template <class Net>
 double typenet_epoch(typenet::model<Net>& m, std::size_t threads) {
     using namespace typenet;
-    const auto& data = fashion();
+    const auto& data = fashion_images();
     const auto order = epoch_order();
     trainer<Net, float, softmax_cross_entropy, sgd> train(m, softmax_cross_entropy{}, sgd{.learning_rate = learning_rate},
                                                           batch_size, threads);

@@ -1,7 +1,7 @@
 // Data files: the IDX readers (plain and gzipped; every malformed file refused
 // with its path and the problem; no allocation that a header alone can demand),
-// the Fashion-MNIST loader on small fake files and on the real ones, and the
-// seeded split.
+// the Fashion-MNIST loader on small fake files and on the real ones, images kept
+// as bytes (labeled_images), and the seeded split.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -365,6 +365,114 @@ TEST_CASE("fashion_mnist refuses images other than 28x28, labels above 9 and a m
                    Contains((dir / "absent" / "train-images-idx3-ubyte.gz").string() + ": no such file") &&
                        Contains(data::fashion_mnist_default_dir));
     }
+}
+
+namespace {
+
+/// `count` images of `features` bytes, byte k of image i being (i * 37 + k) % 256
+/// (so 256 features or more hold every byte), labels i % classes.
+labeled_images byte_images(std::size_t count, std::size_t features, std::size_t classes) {
+    labeled_images d;
+    d.pixels = xt::xtensor<std::uint8_t, 2>::from_shape({count, features});
+    for (std::size_t i = 0; i < count; ++i) {
+        for (std::size_t k = 0; k < features; ++k) d.pixels(i, k) = static_cast<std::uint8_t>((i * 37 + k) % 256);
+        d.labels.push_back(static_cast<label_t>(i % classes));
+    }
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("labeled_images gathers every byte as the value labeled_data holds, byte / 255 rounded once",
+          "[data][images]") {
+    // 259 features: every byte value, and a tail shorter than a vector.
+    const labeled_images images = byte_images(5, 259, 3);
+    const auto floats = images.to_labeled_data<float>();
+    const auto doubles = images.to_labeled_data<double>();
+    REQUIRE(floats.size() == 5);
+    REQUIRE(floats.features() == 259);
+    CHECK(floats.labels == images.labels);
+
+    for (std::size_t i = 0; i < 5; ++i)
+        for (std::size_t k = 0; k < 259; ++k) {
+            const double exact = static_cast<double>(images.pixels(i, k)) / 255.0;
+            REQUIRE(floats.inputs(i, k) == static_cast<float>(exact));
+            REQUIRE(doubles.inputs(i, k) == exact);
+        }
+
+    const std::vector<std::size_t> indices{4, 0, 4, 2, 1, 3, 0};  // repeats, any order
+    std::vector<float> gathered(indices.size() * 259, -1.0f), copied(indices.size() * 259, -2.0f);
+    images.gather_inputs(indices.data(), indices.size(), gathered.data());
+    floats.gather_inputs(indices.data(), indices.size(), copied.data());
+    CHECK(gathered == copied);
+    std::vector<double> gathered_double(indices.size() * 259);
+    images.gather_inputs(indices.data(), indices.size(), gathered_double.data());
+    CHECK(gathered_double[259 * 3 + 200] == doubles.inputs(2, 200));
+
+    std::vector<label_t> targets(indices.size());
+    images.gather_targets(indices.data(), indices.size(), targets.data());
+    CHECK(targets == std::vector<label_t>{1, 0, 1, 2, 1, 0, 0});
+}
+
+TEST_CASE("labeled_images refuses a network of another width, labels out of range and an empty set",
+          "[data][images]") {
+    labeled_images images = byte_images(4, 12, 3);
+    CHECK_NOTHROW(images.validate(12, 3, "fit"));
+    CHECK_THAT(thrown_message<std::invalid_argument>([&] { images.validate(784, 10, "fit"); }),
+               Contains("fit: inputs have 12 features per sample, the network's input needs 784"));
+    CHECK_THAT(thrown_message<std::invalid_argument>([&] { images.validate(12, 2, "evaluate"); }),
+               Contains("evaluate: label 2 of sample 2 is not below the number of classes (2)"));
+    images.labels.pop_back();
+    CHECK_THAT(thrown_message<std::invalid_argument>([&] { images.validate(12, 3, "fit"); }), Contains("3 labels for 4 samples"));
+    CHECK_THAT(thrown_message<std::invalid_argument>([&] { labeled_images{}.validate(12, 3, "fit"); }), Contains("fit: the data set is empty"));
+}
+
+TEST_CASE("fashion_mnist_images holds the bytes of the files; as numbers they are fashion_mnist's",
+          "[data][fashion_mnist][images]") {
+    fake_fashion_mnist fake;
+    fake.write("train", 5, 28, 28, fake_pixels(5), {9, 0, 3, 3, 1});
+    fake.write("t10k", 3, 28, 28, fake_pixels(3), {2, 8, 5});
+    const auto images = data::fashion_mnist_images(fake.dir.path, {.train_limit = 4});
+    const auto floats = data::fashion_mnist<float>(fake.dir.path, {.train_limit = 4});
+    REQUIRE(images.train.size() == 4);
+    REQUIRE(images.test.size() == 3);
+    CHECK(images.train.pixels(1, 1) == 51);
+    CHECK(images.train.labels == floats.train.labels);
+    CHECK(images.test.labels == floats.test.labels);
+    CHECK(bool(images.train.to_labeled_data<float>().inputs == floats.train.inputs));
+    CHECK(bool(images.test.to_labeled_data<float>().inputs == floats.test.inputs));
+
+    CHECK_THAT(thrown_message<std::invalid_argument>([&] { data::fashion_mnist_images(fake.dir.path, {.standardize = true}); }),
+               Contains("standardised pixels are not bytes"));
+    fake.write("t10k", 3, 28, 28, fake_pixels(3), {2, 11, 5});
+    CHECK_THAT(thrown_message([&] { data::fashion_mnist_images(fake.dir.path); }),
+               Contains("label 11 of sample 1 is not a Fashion-MNIST class"));
+}
+
+TEST_CASE("training and evaluating on labeled_images is bit for bit training on the same images as floats",
+          "[data][images][train]") {
+    // 60 images of 4x4 in 3 classes whose mean brightness differs by class, so
+    // that the network has something to learn.
+    labeled_images images = byte_images(60, 16, 3);
+    for (std::size_t i = 0; i < 60; ++i)
+        for (std::size_t k = 0; k < 16; ++k)
+            images.pixels(i, k) = static_cast<std::uint8_t>(images.pixels(i, k) / 4 + 60 * images.labels[i]);
+    const labeled_data<float> floats = images.to_labeled_data<float>();
+    using net = sequential<input<1, 4, 4>, flatten, dense<8>, relu, dense<3>>;
+    const fit_options options{.epochs = 3, .batch_size = 8, .seed = 5, .validation_split = 0.25, .progress = false};
+
+    model<net> from_bytes(7), from_floats(7);
+    const history h_bytes = fit(from_bytes, images, softmax_cross_entropy{}, sgd{.learning_rate = 0.05}, options);
+    const history h_floats = fit(from_floats, floats, softmax_cross_entropy{}, sgd{.learning_rate = 0.05}, options);
+    CHECK(std::ranges::equal(from_bytes.parameters(), from_floats.parameters()));
+    CHECK(h_bytes.last().loss == h_floats.last().loss);
+    CHECK(h_bytes.last().validation_accuracy == h_floats.last().validation_accuracy);
+    CHECK(h_bytes.last().loss < h_bytes.epochs.front().loss);
+
+    CHECK(accuracy(from_bytes, images) == accuracy(from_floats, floats));
+    CHECK(bool(confusion_matrix(from_bytes, images) == confusion_matrix(from_floats, floats)));
+    CHECK(evaluate(from_bytes, images, softmax_cross_entropy{}).loss ==
+          evaluate(from_floats, floats, softmax_cross_entropy{}).loss);
 }
 
 TEST_CASE("standardisation uses the training statistics for both sets", "[data][fashion_mnist]") {

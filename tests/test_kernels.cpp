@@ -203,9 +203,9 @@ TEST_CASE("gemm skipping zero steps equals gemm, tails, depth blocks, row chunks
         const kernels::row_major_operand<float> operand{b16.data(), 16};
         std::vector<float> c1(rows * 16), c2(rows * 16);
         using namespace kernels;
-        CHECK_FALSE(detail::gemm_block_skipping_zeros<16, transposed, false, gemm_rows_per_block, 2>(
+        CHECK_FALSE(kernels::detail::gemm_block_skipping_zeros<16, transposed, false, gemm_rows_per_block, 2>(
             rows, depth, dense.data(), rows, operand, c1.data(), 16, no_epilogue{}));
-        CHECK(detail::gemm_block_skipping_zeros<16, transposed, false, gemm_rows_per_block, 2>(
+        CHECK(kernels::detail::gemm_block_skipping_zeros<16, transposed, false, gemm_rows_per_block, 2>(
             rows, depth, runs.data(), rows, operand, c1.data(), 16, no_epilogue{}));
         gemm_skipping_zeros<16, transposed>(rows, depth, dense.data(), rows, b16.data(), 16, c1.data(), 16);
         gemm<16, transposed>(rows, depth, dense.data(), rows, b16.data(), 16, c2.data(), 16);

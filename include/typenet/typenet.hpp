@@ -52,6 +52,7 @@
 #include "data/dataset.hpp"
 #include "data/fashion_mnist.hpp"
 #include "data/idx.hpp"
+#include "data/labeled_images.hpp"
 #include "data/split.hpp"
 #include "data/synthetic.hpp"
 

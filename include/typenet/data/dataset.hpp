@@ -1,8 +1,14 @@
 #pragma once
 // In-memory data sets: one sample per row of `inputs` (images flattened
 // channel-major, as the network reads them), with class labels or real targets.
+//
+// What trainers and evaluation ask of a data set (labeled_images.hpp has a third):
+// size(), features(), gather_inputs(indices, n, out) writing rows as the network's
+// value type, gather_targets(indices, n, out), validate(width, outputs, who) and
+// target_type.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -12,6 +18,42 @@
 namespace typenet {
 
 using label_t = std::uint32_t;
+
+namespace detail {
+
+/// Rows indices[0, n) of a samples x features array, one after another at out:
+/// a batch as the network reads it.
+template <class T>
+void copy_rows(const T* rows, std::size_t features, const std::size_t* indices, std::size_t n, T* out) {
+    for (std::size_t i = 0; i < n; ++i) std::memcpy(out + i * features, rows + indices[i] * features, features * sizeof(T));
+}
+
+/// Throws std::invalid_argument unless a classification set of `samples` rows has
+/// `width` features per row and one label below `classes` per row.
+inline void validate_labeled(std::size_t samples, std::size_t features, const std::vector<label_t>& labels,
+                             std::size_t width, std::size_t classes, const char* who) {
+    const std::string w(who);
+    if (samples == 0) throw std::invalid_argument(w + ": the data set is empty");
+    if (features != width)
+        throw std::invalid_argument(w + ": inputs have " + std::to_string(features) +
+                                    " features per sample, the network's input needs " + std::to_string(width));
+    if (labels.size() != samples)
+        throw std::invalid_argument(w + ": " + std::to_string(labels.size()) + " labels for " +
+                                    std::to_string(samples) + " samples");
+    for (std::size_t i = 0; i < labels.size(); ++i)
+        if (labels[i] >= classes)
+            throw std::invalid_argument(w + ": label " + std::to_string(labels[i]) + " of sample " +
+                                        std::to_string(i) + " is not below the number of classes (" +
+                                        std::to_string(classes) + ")");
+}
+
+}  // namespace detail
+
+/// Whether Data can write a batch of its inputs as T (what trainers and evaluation call).
+template <class Data, class T>
+concept gathers_inputs_as = requires(const Data& d, const std::size_t* indices, T* out) {
+    d.gather_inputs(indices, std::size_t{}, out);
+};
 
 /// Samples with a class label each (classification).
 template <class T = float>
@@ -31,21 +73,14 @@ struct labeled_data {
         for (std::size_t i = 0; i < n; ++i) out[i] = labels[indices[i]];
     }
 
+    /// Copies rows indices[0, n) one after another to out (trainer and evaluation batches).
+    void gather_inputs(const std::size_t* indices, std::size_t n, T* out) const {
+        detail::copy_rows(inputs.data(), features(), indices, n, out);
+    }
+
     /// Throws std::invalid_argument unless every row has `width` features and a label < classes.
     void validate(std::size_t width, std::size_t classes, const char* who) const {
-        const std::string w(who);
-        if (size() == 0) throw std::invalid_argument(w + ": the data set is empty");
-        if (features() != width)
-            throw std::invalid_argument(w + ": inputs have " + std::to_string(features()) +
-                                        " features per sample, the network's input needs " + std::to_string(width));
-        if (labels.size() != size())
-            throw std::invalid_argument(w + ": " + std::to_string(labels.size()) + " labels for " +
-                                        std::to_string(size()) + " samples");
-        for (std::size_t i = 0; i < labels.size(); ++i)
-            if (labels[i] >= classes)
-                throw std::invalid_argument(w + ": label " + std::to_string(labels[i]) + " of sample " +
-                                            std::to_string(i) + " is not below the number of classes (" +
-                                            std::to_string(classes) + ")");
+        detail::validate_labeled(size(), features(), labels, width, classes, who);
     }
 };
 
@@ -62,6 +97,10 @@ struct regression_data {
     std::size_t features() const noexcept { return inputs.shape(1); }
     const T* sample(std::size_t i) const noexcept { return inputs.data() + i * features(); }
     std::size_t target_width(std::size_t) const noexcept { return targets.shape(1); }
+
+    void gather_inputs(const std::size_t* indices, std::size_t n, T* out) const {
+        detail::copy_rows(inputs.data(), features(), indices, n, out);
+    }
 
     void gather_targets(const std::size_t* indices, std::size_t n, T* out) const {
         const std::size_t w = targets.shape(1);

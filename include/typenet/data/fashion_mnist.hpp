@@ -20,6 +20,7 @@
 
 #include "dataset.hpp"
 #include "idx.hpp"
+#include "labeled_images.hpp"
 
 namespace typenet::data {
 
@@ -51,32 +52,32 @@ struct fashion_mnist_set {
     labeled_data<T> train, test;
 };
 
-/// Images (one sample per row, pixels scaled to [0, 1]) with their labels; with
-/// limit > 0 only the first `limit` of them. Throws data_error unless there are
+/// The images as bytes (one sample per row) with their labels; with limit > 0 only
+/// the first `limit` of them. Throws data_error unless there are
 /// count * rows * cols pixels and one label per image.
-template <class T = float>
-labeled_data<T> to_labeled_data(const idx_images& images, const std::vector<std::uint8_t>& labels,
-                                std::size_t limit = 0) {
+inline labeled_images to_labeled_images(const idx_images& images, const std::vector<std::uint8_t>& labels,
+                                        std::size_t limit = 0) {
     if (images.pixels.size() != images.count * images.rows * images.cols)
-        throw data_error("to_labeled_data: " + std::to_string(images.pixels.size()) + " pixels for " +
+        throw data_error("images and labels: " + std::to_string(images.pixels.size()) + " pixels for " +
                          std::to_string(images.count) + " images of " + std::to_string(images.rows) + "x" +
                          std::to_string(images.cols));
     if (labels.size() != images.count)
-        throw data_error("to_labeled_data: " + std::to_string(images.count) + " images but " +
+        throw data_error("images and labels: " + std::to_string(images.count) + " images but " +
                          std::to_string(labels.size()) + " labels");
     const std::size_t n = limit > 0 ? std::min(limit, images.count) : images.count;
     const std::size_t features = images.rows * images.cols;
-
-    // Every byte maps to one of 256 values: look them up instead of dividing 47 million times.
-    std::array<T, 256> scaled;
-    for (std::size_t v = 0; v < 256; ++v) scaled[v] = static_cast<T>(static_cast<double>(v) / 255.0);
-
-    labeled_data<T> d;
-    d.inputs = xt::xtensor<T, 2>::from_shape({n, features});
-    T* out = d.inputs.data();
-    for (std::size_t i = 0; i < n * features; ++i) out[i] = scaled[images.pixels[i]];
+    labeled_images d;
+    d.pixels = xt::xtensor<std::uint8_t, 2>::from_shape({n, features});
+    std::copy_n(images.pixels.begin(), n * features, d.pixels.begin());
     d.labels.assign(labels.begin(), labels.begin() + static_cast<std::ptrdiff_t>(n));
     return d;
+}
+
+/// Images (one sample per row, pixels scaled to [0, 1]) with their labels; see to_labeled_images.
+template <class T = float>
+labeled_data<T> to_labeled_data(const idx_images& images, const std::vector<std::uint8_t>& labels,
+                                std::size_t limit = 0) {
+    return to_labeled_images(images, labels, limit).to_labeled_data<T>();
 }
 
 namespace detail {
@@ -97,9 +98,8 @@ inline std::filesystem::path fashion_mnist_file(const std::filesystem::path& dir
 
 /// One half of the data set (train or t10k), checked for 28x28 images, one label
 /// per image and labels 0-9.
-template <class T>
-labeled_data<T> load_fashion_mnist_part(const std::filesystem::path& dir, const std::string& prefix,
-                                        std::size_t limit) {
+inline labeled_images load_fashion_mnist_part(const std::filesystem::path& dir, const std::string& prefix,
+                                              std::size_t limit) {
     const auto images_path = fashion_mnist_file(dir, prefix + "-images-idx3-ubyte");
     const auto labels_path = fashion_mnist_file(dir, prefix + "-labels-idx1-ubyte");
     const idx_images images = read_idx_images(images_path);
@@ -115,7 +115,7 @@ labeled_data<T> load_fashion_mnist_part(const std::filesystem::path& dir, const 
         if (labels[i] >= fashion_mnist_class_names.size())
             throw data_error(labels_path.string() + ": label " + std::to_string(labels[i]) + " of sample " +
                              std::to_string(i) + " is not a Fashion-MNIST class (0-9)");
-    return to_labeled_data<T>(images, labels, limit);
+    return to_labeled_images(images, labels, limit);
 }
 
 /// Per-feature standardisation with the statistics of `train` applied to both sets.
@@ -154,10 +154,28 @@ fashion_mnist_set<T> fashion_mnist(const std::filesystem::path& dir = fashion_mn
     if (options.standardize && !(options.standardize_epsilon > 0))
         throw std::invalid_argument("fashion_mnist: standardize_epsilon must be positive, got " +
                                     std::to_string(options.standardize_epsilon));
-    fashion_mnist_set<T> set{detail::load_fashion_mnist_part<T>(dir, "train", options.train_limit),
-                             detail::load_fashion_mnist_part<T>(dir, "t10k", options.test_limit)};
+    fashion_mnist_set<T> set{
+        detail::load_fashion_mnist_part(dir, "train", options.train_limit).template to_labeled_data<T>(),
+        detail::load_fashion_mnist_part(dir, "t10k", options.test_limit).template to_labeled_data<T>()};
     if (options.standardize) detail::standardize_by_training_statistics(set.train, set.test, options.standardize_epsilon);
     return set;
+}
+
+struct fashion_mnist_image_set {
+    labeled_images train, test;
+};
+
+/// The training and test sets as bytes (labeled_images): the same samples as
+/// fashion_mnist<T>() gives in a quarter of the memory, converted to [0, 1] batch
+/// by batch. Standardised pixels are not bytes, so options.standardize must be
+/// false (std::invalid_argument otherwise). Throws data_error as fashion_mnist does.
+inline fashion_mnist_image_set fashion_mnist_images(const std::filesystem::path& dir = fashion_mnist_default_dir,
+                                                    fashion_mnist_options options = {}) {
+    if (options.standardize)
+        throw std::invalid_argument("fashion_mnist_images: standardised pixels are not bytes; load them with "
+                                    "fashion_mnist<T>(dir, {.standardize = true})");
+    return {detail::load_fashion_mnist_part(dir, "train", options.train_limit),
+            detail::load_fashion_mnist_part(dir, "t10k", options.test_limit)};
 }
 
 }  // namespace typenet::data

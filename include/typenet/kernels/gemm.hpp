@@ -260,8 +260,11 @@ inline std::size_t nonzero_steps(const TA* a, std::size_t lda, std::size_t i0, s
     }
     if constexpr (std::is_same_v<TA, float> && std::is_same_v<ALayout, row_major>) {
         // A row's values are consecutive: eight steps per load and row, and the steps
-        // of the eight whose bit is set written at once (compressed_offsets).
-        for (; p + 8 <= K; p += 8) {
+        // of the eight whose bit is set written at once (compressed_offsets). The
+        // loop ends at a bound computed once: with `p + 8 <= K` g++ 12 -O3 could not
+        // tell that p stays below K and warned of the tail loop's index overflowing
+        // (-Waggressive-loop-optimizations, a 16-input first layer).
+        for (const std::size_t vector_end = K - K % 8; p < vector_end; p += 8) {
             int nonzero = 0;
             for (std::size_t r = 0; r < rows; ++r)
                 nonzero |= _mm256_movemask_ps(

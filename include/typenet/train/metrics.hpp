@@ -1,6 +1,7 @@
 #pragma once
 // Evaluation over a whole data set, in batches through one workspace.
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstring>
 #include <numeric>
@@ -39,8 +40,7 @@ void for_each_output_batch(const model<Arch, T>& m, const Data& data, std::span<
     std::vector<T> x(cap * inputs), y(cap * outputs);
     for (std::size_t start = 0; start < indices.size(); start += cap) {
         const std::size_t n = std::min(cap, indices.size() - start);
-        for (std::size_t i = 0; i < n; ++i)
-            std::memcpy(x.data() + i * inputs, data.sample(indices[start + i]), inputs * sizeof(T));
+        data.gather_inputs(indices.data() + start, n, x.data());
         predictor.predict(std::span<const T>(x.data(), n * inputs), std::span<T>(y.data(), n * outputs));
         on_batch(static_cast<const T*>(y.data()), indices.subspan(start, n));
     }
@@ -89,8 +89,9 @@ evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss loss, std::s
 }
 
 /// Fraction of samples whose predicted class is their label.
-template <class Arch, class T>
-double accuracy(const model<Arch, T>& m, const labeled_data<T>& data, std::size_t batch_size = evaluation_batch_size,
+template <class Arch, class T, class Data>
+    requires std::same_as<typename Data::target_type, label_t>
+double accuracy(const model<Arch, T>& m, const Data& data, std::size_t batch_size = evaluation_batch_size,
                 std::size_t threads = 1) {
     constexpr std::size_t outputs = Arch::output_size;
     data.validate(Arch::input_size, class_count<outputs>, "accuracy");
@@ -106,8 +107,9 @@ double accuracy(const model<Arch, T>& m, const labeled_data<T>& data, std::size_
 }
 
 /// counts(true class, predicted class) over the data set.
-template <class Arch, class T>
-xt::xtensor<std::size_t, 2> confusion_matrix(const model<Arch, T>& m, const labeled_data<T>& data,
+template <class Arch, class T, class Data>
+    requires std::same_as<typename Data::target_type, label_t>
+xt::xtensor<std::size_t, 2> confusion_matrix(const model<Arch, T>& m, const Data& data,
                                              std::size_t batch_size = evaluation_batch_size, std::size_t threads = 1) {
     constexpr std::size_t outputs = Arch::output_size;
     constexpr std::size_t classes = class_count<outputs>;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "../core/thread_pool.hpp"
+#include "../data/dataset.hpp"
 #include "../kernels/simd.hpp"
 #include "../loss/loss.hpp"
 #include "../network/model.hpp"
@@ -124,8 +125,11 @@ public:
     step_result step(const Data& data, std::span<const std::size_t> indices) {
         const std::size_t batch = indices.size();
         check_batch(batch);
+        static_assert(gathers_inputs_as<Data, T>,
+                      "typenet: trainer::step: the data set cannot gather its inputs as the trainer's value type T "
+                      "(a labeled_data<double> for a float trainer, say)");
         T* x = inputs_.data();
-        for (std::size_t i = 0; i < batch; ++i) std::memcpy(x + i * inputs, data.sample(indices[i]), inputs * sizeof(T));
+        data.gather_inputs(indices.data(), batch, x);
         data.gather_targets(indices.data(), batch, targets_.data());
         if (augmenter_) augmenter_->apply(x, batch);
         return step(x, targets_.data(), batch);
