@@ -427,7 +427,7 @@ TEST_CASE("labeled_images refuses a network of another width, labels out of rang
     CHECK_THAT(thrown_message<std::invalid_argument>([&] { labeled_images{}.validate(12, 3, "fit"); }), Contains("fit: the data set is empty"));
 }
 
-TEST_CASE("fashion_mnist_images holds the bytes of the files; as numbers they are fashion_mnist's",
+TEST_CASE("fashion_mnist_images holds the bytes of the files, as numbers the values of fashion_mnist",
           "[data][fashion_mnist][images]") {
     fake_fashion_mnist fake;
     fake.write("train", 5, 28, 28, fake_pixels(5), {9, 0, 3, 3, 1});

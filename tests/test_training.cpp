@@ -96,7 +96,7 @@ TEST_CASE("learning-rate schedules", "[optim]") {
     CHECK(h.epochs[2].learning_rate == Approx(0.1));
 }
 
-TEST_CASE("each epoch visits every sample once, in a new seeded order; the last batch is partial", "[fit]") {
+TEST_CASE("each epoch visits every sample once, in a new seeded order, the last batch partial", "[fit]") {
     auto d = small_blobs(23);
     model<blob_net> m(1);
     fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.01},
@@ -124,7 +124,7 @@ TEST_CASE("each epoch visits every sample once, in a new seeded order; the last 
     CHECK(again.batches == d.batches);  // the same seed draws the same batches
 }
 
-TEST_CASE("the same seed gives bit-identical weights; another seed does not", "[fit]") {
+TEST_CASE("the same seed gives bit-identical weights, another seed does not", "[fit]") {
     const auto d = data::two_spirals<float>(300, 1.0, 0.01, 1);
     using net = sequential<input<2>, dense<16>, tanh_act, dense<16>, relu, dense<2>>;
     auto train = [&](std::uint64_t seed) {

@@ -68,6 +68,7 @@ inline labeled_images to_labeled_images(const idx_images& images, const std::vec
     const std::size_t features = images.rows * images.cols;
     labeled_images d;
     d.pixels = xt::xtensor<std::uint8_t, 2>::from_shape({n, features});
+    typenet::detail::advise_huge_pages(d.pixels.data(), d.pixels.size());  // before the copy first touches the pages
     std::copy_n(images.pixels.begin(), n * features, d.pixels.begin());
     d.labels.assign(labels.begin(), labels.begin() + static_cast<std::ptrdiff_t>(n));
     return d;
