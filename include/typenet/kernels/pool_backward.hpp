@@ -56,6 +56,11 @@ inline void max_pool_2x2_backward_8(const float* top0, const float* top1, std::s
 }
 #else
 inline constexpr bool has_max_pool_2x2_backward_8 = false;
+/// Declared only, so that the call under `if constexpr (has_max_pool_2x2_backward_8)`
+/// still names something: g++ looks a qualified name up where the template is
+/// defined, discarded branch or not. Never called, so never defined.
+void max_pool_2x2_backward_8(const float* top0, const float* top1, std::size_t row_stride, const float* y,
+                             const float* g, float* dx0, float* dx1);
 #endif
 
 }  // namespace typenet::kernels

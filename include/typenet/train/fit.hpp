@@ -16,6 +16,8 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../core/random.hpp"
@@ -88,12 +90,10 @@ inline void validate_fit_options(const fit_options& o) {
 }
 }  // namespace detail
 
+namespace detail {
+
 template <class Arch, class T, class Data, class Loss, class Optimizer>
-history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer, fit_options options = {}) {
-    static_assert(std::is_same_v<typename Data::target_type, typename Loss::template target<T>>,
-                  "typenet: fit: the loss and the data set disagree on targets (classification losses need "
-                  "labeled_data, mse needs regression_data)");
-    (void)sizeof(typename Loss::template fits<typename Arch::output_shape>);
+history fit_checked(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer, fit_options options) {
     constexpr std::size_t outputs = Arch::output_size;
 
     // Validate everything before touching the model: a bad call changes nothing.
@@ -197,6 +197,25 @@ history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer,
         }
     }
     return std::move(at.past);
+}
+
+}  // namespace detail
+
+template <class Arch, class T, class Data, class Loss, class Optimizer>
+history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer, fit_options options = {}) {
+    constexpr bool targets_agree = std::is_same_v<typename Data::target_type, typename Loss::template target<T>>;
+    constexpr bool inputs_agree = gathers_inputs_as<Data, T>;
+    static_assert(targets_agree, "typenet: fit: the loss and the data set disagree on targets (classification losses "
+                                 "need labeled_data or labeled_images, mse needs regression_data)");
+    static_assert(inputs_agree, "typenet: fit: the data set cannot give its inputs as the model's value type T "
+                                "(a labeled_data<double> for a float model, say)");
+    (void)sizeof(typename Loss::template fits<typename Arch::output_shape>);
+    // Only a call that passed the checks is compiled further, so that a mistake
+    // gets the message above and not a page of errors from inside the loop.
+    if constexpr (targets_agree && inputs_agree)
+        return detail::fit_checked(m, data, std::move(loss), std::move(optimizer), std::move(options));
+    else
+        return {};
 }
 
 }  // namespace typenet
