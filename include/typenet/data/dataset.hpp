@@ -28,6 +28,11 @@ void copy_rows(const T* rows, std::size_t features, const std::size_t* indices, 
     for (std::size_t i = 0; i < n; ++i) std::memcpy(out + i * features, rows + indices[i] * features, features * sizeof(T));
 }
 
+/// labels[indices[i]] for i in [0, n), at out.
+inline void gather_labels(const std::vector<label_t>& labels, const std::size_t* indices, std::size_t n, label_t* out) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = labels[indices[i]];
+}
+
 /// Throws std::invalid_argument unless a classification set of `samples` rows has
 /// `width` features per row and one label below `classes` per row.
 inline void validate_labeled(std::size_t samples, std::size_t features, const std::vector<label_t>& labels,
@@ -70,7 +75,7 @@ struct labeled_data {
     static constexpr std::size_t target_width(std::size_t) noexcept { return 1; }
 
     void gather_targets(const std::size_t* indices, std::size_t n, label_t* out) const {
-        for (std::size_t i = 0; i < n; ++i) out[i] = labels[indices[i]];
+        detail::gather_labels(labels, indices, n, out);
     }
 
     /// Copies rows indices[0, n) one after another to out (trainer and evaluation batches).

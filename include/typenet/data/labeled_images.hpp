@@ -94,7 +94,7 @@ struct labeled_images {
     }
 
     void gather_targets(const std::size_t* indices, std::size_t n, label_t* out) const {
-        for (std::size_t i = 0; i < n; ++i) out[i] = labels[indices[i]];
+        detail::gather_labels(labels, indices, n, out);
     }
 
     /// Throws std::invalid_argument unless every row has `width` features and a label < classes.
