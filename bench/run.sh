@@ -10,10 +10,29 @@ cd "$(dirname "$0")/.."
 repeats=${REPEATS:-3}
 build=${BUILD_DIR:-build-bench}
 results="$build/results.txt"   # raw RESULT lines, kept for a second look (REPORT_ONLY=1 prints their table again)
+blas_note="$build/openblas_core.txt"  # which OpenBLAS kernels the peers ran on (printed in the table's header)
 if [ -z "${REPORT_ONLY:-}" ]; then
 cmake -S . -B "$build" -DTYPENET_BUILD_BENCH=ON -DTYPENET_BUILD_TESTS=OFF -DTYPENET_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" -j2 --target fma_peak typenet_bench torch_bench dlib_bench paired_epochs >/dev/null
+cmake --build "$build" -j2 --target fma_peak blas_core typenet_bench torch_bench dlib_bench paired_epochs >/dev/null
 : >"$results"
+# The peers' BLAS at its best: OpenBLAS picks its kernels from the CPU model, and a
+# release that does not know the model falls back to a generic core (0.3.21 on Emerald
+# Rapids: Prescott, SSE3 only; libtorch's MLP epoch 3x slower). On such a fallback the
+# peers are pinned to the widest core the CPU's features allow. OPENBLAS_CORETYPE set by
+# the caller is kept.
+detected=$("$build/bench/blas_core")
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  case "$detected" in
+    Prescott|Core2|Penryn|Dunnington|Nehalem|Katmai|Coppermine|Northwood|Banias|Atom|Unknown*|unknown*)
+      if grep -q -w avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+      elif grep -q -w avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi ;;
+  esac
+fi
+if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+  echo "OpenBLAS core: $OPENBLAS_CORETYPE (pinned; it detects $detected on this CPU)" >"$blas_note"
+else
+  echo "OpenBLAS core: $detected (as detected)" >"$blas_note"
+fi
 "$build/bench/fma_peak" 2>/dev/null >>"$results"
 for r in $(seq "$repeats"); do
   for t in 1 2; do
@@ -32,6 +51,7 @@ done
 fi
 
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -o -w -m1 -E 'avx512f|avx2' /proc/cpuinfo | head -1)"
+cat "$blas_note" 2>/dev/null || true
 echo "Packages: $(dpkg-query -W -f='${Package} ${Version}; ' xtensor-dev libxsimd-dev libtorch-dev libdlib-dev libopenblas0-pthread 2>/dev/null)"
 echo "Command: REPEATS=$repeats bench/run.sh   ($(date -u +%Y-%m-%d))"
 echo

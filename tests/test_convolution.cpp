@@ -95,6 +95,28 @@ TEST_CASE("conv2d forward matches a direct convolution", "[conv]") {
     // 300 patch values: the GEMM splits that depth into blocks, each reading from row 256 on.
     static_assert(kernels::convolution_geometry<12, 12, 12, 5, 1, 0>::reads_in_place<kernels::simd_width<double>>);
     check_conv_forward<12, 12, 12, 3, 5, 1, 0>(8);
+    // Output rows of 9, no whole vectors on any CPU: the wide positions (11 a row, 9 of
+    // them outputs) are read in place and compacted.
+    static_assert(conv2d_stage<shape<2, 6, 11>, 5, 3, 1, 0, 0, 0>::reads_wide<kernels::simd_width<double>>);
+    check_conv_forward<2, 6, 11, 5, 3, 1, 0>(9);
+}
+
+TEST_CASE("LeNet's convolutions in float agree with a direct convolution", "[conv]") {
+    // Whichever way the columns reach the GEMM for float's vector width (in place,
+    // wide positions, copied), the float result is the double definition's, rounded.
+    auto check = []<std::size_t C, std::size_t H, std::size_t W, std::size_t F>(std::uint64_t seed) {
+        using net = sequential<input<C, H, W>, conv2d<F, 5>>;
+        model<net> m(seed);
+        const auto x = random_values<float>(C * H * W, seed + 1);
+        const auto y = m.predict(x);
+        const std::vector<double> xd(x.begin(), x.end());
+        const std::vector<double> pd(m.parameters().begin(), m.parameters().end());
+        const auto expected = naive_conv<C, H, W, F, 5, 1, 0>(xd, pd.data(), pd.data() + C * 25 * F);
+        REQUIRE(y.size() == expected.size());
+        for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-5));
+    };
+    check.operator()<1, 28, 28, 6>(40);
+    check.operator()<6, 12, 12, 16>(41);
 }
 
 TEST_CASE("pooling forward matches the definition", "[conv]") {
@@ -178,6 +200,10 @@ TEST_CASE("conv2d passes the gradient check (stride, padding)", "[conv][gradient
     static_assert(conv2d_stage<shape<2, 7, 7>, 8, 3, 1, 0, 0, 0>::weights_by_gemm<double>);
     static_assert(!conv2d_stage<shape<2, 7, 7>, 3, 3, 1, 0, 0, 0>::weights_by_gemm<double>);
     check_gradients<sequential<input<2, 7, 7>, conv2d<8, 3>, relu, flatten, dense<3>>>(3, 14);
+    // Wide positions (see "conv2d forward matches a direct convolution"): the weight
+    // gradient's row products over them, with zero gradients between the output rows.
+    static_assert(conv2d_stage<shape<2, 6, 11>, 3, 3, 1, 0, 0, 0>::reads_wide<kernels::simd_width<double>>);
+    check_gradients<sequential<input<2, 6, 11>, conv2d<3, 3>, relu, flatten, dense<3>>>(3, 15);
 }
 
 TEST_CASE("pooling passes the gradient check", "[conv][gradient]") {

@@ -34,6 +34,21 @@ struct lane_value<V> {
 template <class V>
 using lane_value_t = typename lane_value<V>::type;
 
+/// The lane of half V's width: a narrower xsimd batch of this CPU (AVX-512 16 floats ->
+/// AVX 8 -> SSE 4), or the scalar where there is none. Column tails shorter than a
+/// vector run in these instead of one value at a time.
+template <class V>
+struct half_lane {
+    using type = V;
+};
+template <class T, class A>
+struct half_lane<xsimd::batch<T, A>> {
+    using sized = xsimd::make_sized_batch_t<T, xsimd::batch<T, A>::size / 2>;
+    using type = std::conditional_t<std::is_void_v<sized> || xsimd::batch<T, A>::size <= 2, T, sized>;
+};
+template <class V>
+using half_lane_t = typename half_lane<V>::type;
+
 /// Number of values in one lane: 1 for scalars, the vector width for batches.
 template <class V>
 inline constexpr std::size_t lane_width = sizeof(V) / sizeof(lane_value_t<V>);
@@ -53,6 +68,12 @@ inline V load_lane(const bfloat16* p) {
     if constexpr (is_scalar_lane_v<V>) {
         return to_float(*p);
     } else {
+#if defined(__AVX512F__)
+        if constexpr (V::size == 16) {
+            const __m256i half = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+            return V(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16)));
+        }
+#endif
 #if defined(__AVX2__)
         if constexpr (V::size == 8) {
             const __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -80,6 +101,14 @@ inline V load_lane(const bfloat16* p) {
 template <class V>
 inline void load_interleaved_pair(const bfloat16* p, V& first, V& second) {
     static_assert(std::is_same_v<lane_value_t<V>, float> && !is_scalar_lane_v<V>);
+#if defined(__AVX512F__)
+    if constexpr (V::size == 16) {
+        const __m512i both = _mm512_loadu_si512(p);
+        first = V(_mm512_castsi512_ps(_mm512_slli_epi32(both, 16)));
+        second = V(_mm512_castsi512_ps(_mm512_and_si512(both, _mm512_set1_epi32(static_cast<int>(0xffff0000u)))));
+        return;
+    }
+#endif
 #if defined(__AVX2__)
     if constexpr (V::size == 8) {
         const __m256i both = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));

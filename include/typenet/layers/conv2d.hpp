@@ -109,7 +109,16 @@ struct conv2d_stage : stage_defaults {
     static constexpr std::size_t weight_count = Q * F;
     static constexpr std::size_t parameter_count = weight_count + F;
     static constexpr std::size_t flops = 2 * Q * F * N + F * N + F * N * Act::flops_per_value;
-    static constexpr std::size_t forward_scratch_size = aligned_count<float>(Q * N);
+    static constexpr std::size_t N_wide = geometry::wide_positions;
+
+    /// How the columns reach the kernels, for vectors of `width` values: in place from
+    /// the image where vectors stay within output rows; else over the wide positions
+    /// (im2col.hpp) where those add at most a quarter to the work; else copied (im2col).
+    template <std::size_t width>
+    static constexpr bool reads_wide =
+        !geometry::template reads_in_place<width> && geometry::has_wide_positions && 4 * N_wide <= 5 * N;
+    static constexpr std::size_t forward_scratch_size =
+        aligned_count<float>(Q * N > F * N_wide ? Q * N : F * N_wide);
 
     /// How backward computes the weight gradient, for values of type T (see the file comment).
     /// The GEMM needs F to fill whole vectors (LeNet's second convolution: 16); with F = 6 its
@@ -119,10 +128,12 @@ struct conv2d_stage : stage_defaults {
     static constexpr bool weights_by_gemm = F % kernels::simd_width<T> == 0;
     // columns, then dcolumns in the same place (Q*N); dZ^T (N*F) or the row products' partial
     // sums (F*Q vectors; sized for float, the widest in values).
+    // Then the output gradient over wide positions (F * N_wide), where the row products read those.
     static constexpr std::size_t scratch_size =
         aligned_count<float>(Q * N) +
         aligned_count<float>(N * F > kernels::row_products_size<float>(F, Q) ? N * F
-                                                                              : kernels::row_products_size<float>(F, Q));
+                                                                              : kernels::row_products_size<float>(F, Q)) +
+        aligned_count<float>(F * N_wide);
 
     /// See initialization.hpp; fan-in C*K*K, fan-out F*K*K.
     template <class T>
@@ -149,6 +160,10 @@ struct conv2d_stage : stage_defaults {
             if constexpr (geometry::template reads_in_place<kernels::simd_width<T>>) {
                 kernels::gemm<N, kernels::transposed>(F, Q, params, F, geometry::patches_of(in + b * In::size),
                                                       out + b * output_shape::size, N, epilogue);
+            } else if constexpr (reads_wide<kernels::simd_width<T>>) {
+                kernels::gemm<N_wide, kernels::transposed>(F, Q, params, F, geometry::wide_patches_of(in + b * In::size),
+                                                           cols, N_wide, epilogue);
+                geometry::compact(cols, out + b * output_shape::size, F);
             } else {
                 geometry::columns(in + b * In::size, cols);
                 kernels::gemm<N, kernels::transposed>(F, Q, params, F, cols, N, out + b * output_shape::size, N, epilogue);
@@ -162,6 +177,10 @@ struct conv2d_stage : stage_defaults {
         static_assert(kernels::simd_width<T> <= kernels::simd_width<float>, "scratch_size assumes float's vector width");
         T* cols = scratch;  // the sample's columns, then its dcolumns
         T* weight_work = scratch + aligned_count<float>(Q * N);  // dZ^T (GEMM path) or the row products' partial sums
+        [[maybe_unused]] T* dz_wide =
+            weight_work + aligned_count<float>(N * F > kernels::row_products_size<float>(F, Q)
+                                                   ? N * F
+                                                   : kernels::row_products_size<float>(F, Q));
         T* d_b = d_params + weight_count;
         for (std::size_t f = 0; f < F; ++f) d_b[f] = T(0);
         if constexpr (weights_by_gemm<T>) {
@@ -183,6 +202,11 @@ struct conv2d_stage : stage_defaults {
             } else if constexpr (geometry::template reads_in_place<kernels::simd_width<T>>) {
                 kernels::accumulate_row_products<N>(F, Q, dz, N, geometry::patches_of(in + b * In::size),
                                                     weight_work);
+            } else if constexpr (reads_wide<kernels::simd_width<T>>) {
+                // The positions between output rows get zero gradients, so they add nothing.
+                geometry::widen(dz, dz_wide, F);
+                kernels::accumulate_row_products<N_wide>(F, Q, dz_wide, N_wide,
+                                                         geometry::wide_patches_of(in + b * In::size), weight_work);
             } else {
                 geometry::columns(in + b * In::size, cols);
                 kernels::accumulate_row_products<N>(F, Q, dz, N, cols, N, weight_work);
