@@ -50,7 +50,8 @@ for t in 1 2; do
 done
 fi
 
-echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(grep -o -w -m1 -E 'avx512f|avx2' /proc/cpuinfo | head -1)"
+simd_level=$(grep -q -w avx512f /proc/cpuinfo && echo avx512f || (grep -q -w avx2 /proc/cpuinfo && echo avx2) || echo sse)
+echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $simd_level"
 cat "$blas_note" 2>/dev/null || true
 echo "Packages: $(dpkg-query -W -f='${Package} ${Version}; ' xtensor-dev libxsimd-dev libtorch-dev libdlib-dev libopenblas0-pthread 2>/dev/null)"
 echo "Command: REPEATS=$repeats bench/run.sh   ($(date -u +%Y-%m-%d))"

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <typenet/kernels/gemm.hpp>
@@ -77,6 +78,9 @@ TEST_CASE("gemm matches a naive product (float)", "[kernels]") {
         check_sizes<16, float>(M, 1, 1e-6);
         check_sizes<37, float>(M, 33, 1e-5);
         check_sizes<128, float>(M, 784, 1e-3);
+        // Column tails in narrower vectors: 24 = 16 + 8 and 12 = 8 + 4 on AVX-512, 8 + 4 on AVX2.
+        check_sizes<24, float>(M, 20, 1e-5);
+        check_sizes<12, float>(M, 9, 1e-5);
     }
 }
 
@@ -86,7 +90,26 @@ TEST_CASE("gemm matches a naive product (double)", "[kernels]") {
         check_sizes<2, double>(M, 5, 1e-12);
         check_sizes<9, double>(M, 31, 1e-12);
         check_sizes<20, double>(M, 64, 1e-12);
+        check_sizes<14, double>(M, 7, 1e-12);
     }
+}
+
+TEST_CASE("add_run and copy_run handle every length up to a few vectors", "[kernels]") {
+    // Whole vectors, then half and quarter vectors, then scalars: each length takes a
+    // different mix, and nothing past the run is touched.
+    auto check = []<std::size_t n>() {
+        CAPTURE(n);
+        const auto src = random_values<float>(n + 1, 50 + n);
+        auto dst = random_values<float>(n + 1, 90 + n);
+        const auto before = dst;
+        kernels::add_run<n>(dst.data(), src.data());
+        for (std::size_t i = 0; i < n; ++i) CHECK(dst[i] == before[i] + src[i]);
+        CHECK(dst[n] == before[n]);
+        kernels::copy_run<n>(dst.data(), src.data());
+        for (std::size_t i = 0; i < n; ++i) CHECK(dst[i] == src[i]);
+        CHECK(dst[n] == before[n]);
+    };
+    [&]<std::size_t... n>(std::index_sequence<n...>) { (check.template operator()<n + 1>(), ...); }(std::make_index_sequence<40>{});
 }
 
 namespace {
