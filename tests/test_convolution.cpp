@@ -188,6 +188,7 @@ TEST_CASE("2 x 2 max_pool backward, vectorised, agrees with the definition on ti
     check(std::type_identity<shape<1, 10, 24>>{});  // 60 outputs: a row partly vectorised, then redone
     check(std::type_identity<shape<3, 9, 17>>{});   // odd height and width: the edges stay zero
     check(std::type_identity<shape<1, 6, 10>>{});   // OW = 5: scalar only
+    check(std::type_identity<shape<2, 10, 16>>{});  // 40 outputs: sixteen at a time twice (AVX-512), then eight
 }
 
 TEST_CASE("conv2d passes the gradient check (stride, padding)", "[conv][gradient]") {

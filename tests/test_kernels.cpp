@@ -293,6 +293,10 @@ TEST_CASE("row products sum A's rows against B's rows across calls", "[kernels]"
         check(integral_constant<std::size_t, 64>{}, 0.0f, M, 150, 1e-4);
         check(integral_constant<std::size_t, 3>{}, 0.0f, M, 4, 1e-5);
         check(integral_constant<std::size_t, 37>{}, 0.0, M, 9, 1e-12);
+        // LeNet's first convolution over wide positions: 668 = 41 x 16 + 8 + 4, or 83 x 8 + 4.
+        check(integral_constant<std::size_t, 668>{}, 0.0f, M, 25, 1e-3);
+        check(integral_constant<std::size_t, 29>{}, 0.0f, M, 3, 1e-4);
+        check(integral_constant<std::size_t, 15>{}, 0.0, M, 5, 1e-12);
     }
 }
 
