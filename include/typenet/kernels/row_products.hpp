@@ -105,10 +105,12 @@ inline void row_products_block(const T* a, std::size_t lda, const BOperand& b, s
 template <std::size_t K, std::size_t MR, std::size_t NR, class T, class BOperand>
 inline void row_products_rows(std::size_t N, const T* a, std::size_t lda, const BOperand& b, T* partial) {
     constexpr std::size_t W = simd_width<T>;
-    std::size_t j = 0;
-    for (; j + NR <= N; j += NR) row_products_block<K, MR, NR>(a, lda, b, j, partial + j * W, N);
-    // The column tail, one B row at a time (NR is small).
-    for (; j < N; ++j) row_products_block<K, MR, 1>(a, lda, b, j, partial + j * W, N);
+    const std::size_t full = N - N % NR;
+    for (std::size_t j = 0; j < full; j += NR) row_products_block<K, MR, NR>(a, lda, b, j, partial + j * W, N);
+    // The column tail, one B row at a time, counted from 0 (below NR): continuing the
+    // loop above from its j, g++ 12 -O3 could not bound j and warned of a wrap-around.
+    for (std::size_t r = 0; r < N % NR; ++r)
+        row_products_block<K, MR, 1>(a, lda, b, full + r, partial + (full + r) * W, N);
 }
 
 }  // namespace detail
