@@ -33,8 +33,10 @@ if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
 else
   echo "OpenBLAS core: $detected (as detected)" >"$blas_note"
 fi
-"$build/bench/fma_peak" 2>/dev/null >>"$results"
 for r in $(seq "$repeats"); do
+  # The probe in every round: on a shared machine the peak itself moves (86-173 GFLOP/s
+  # seen within an hour), and its range tells how quiet the round was.
+  "$build/bench/fma_peak" 2>/dev/null >>"$results"
   for t in 1 2; do
     "$build/bench/typenet_bench" "$t" >>"$results"
     # libtorch: its own intra-op threads; OpenBLAS pinned to 1 or the two oversubscribe the cores.

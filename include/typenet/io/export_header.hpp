@@ -10,7 +10,10 @@
 //   //              auto scores = fashion_cnn::predict(pixels);   // std::span<const float, 784>
 //
 // With weight_storage::bfloat16 the parameters are rounded to bfloat16 (half the
-// bytes; see network/reduced_precision.hpp) and the header computes in float.
+// bytes; see network/reduced_precision.hpp) and the header computes in float. Their
+// layout follows the exporting build's vector width, so the header static_asserts
+// that the application is built for the same width: an AVX-512 export compiled into
+// an AVX2 application would otherwise read its dense weights in the wrong order.
 #include <cctype>
 #include <cmath>
 #include <cstddef>
@@ -96,7 +99,12 @@ void export_header(const model<Arch, T>& m, const std::filesystem::path& path, c
             << "inline constexpr std::size_t parameter_count = " << Arch::parameter_count << ";\n\n";
         if (compact)
             out << "// bfloat16 bit patterns (the float weights rounded to nearest even), in the layout of\n"
-                << "// typenet::pack_bfloat16_parameters (dense weight rows interleaved for the kernels).\n"
+                << "// typenet::pack_bfloat16_parameters (dense weight rows interleaved for the kernels), which\n"
+                << "// depends on the vector width of the build that wrote it.\n"
+                << "static_assert(typenet::kernels::bfloat16_layout_width == " << kernels::bfloat16_layout_width
+                << ",\n              \"typenet: this header's bfloat16 weights are interleaved for "
+                << kernels::bfloat16_layout_width << "-float vectors (the build that exported it); build the "
+                << "application for the same CPU (-march), or export float weights\");\n"
                 << "alignas(64) inline constexpr typenet::bfloat16 parameters[parameter_count] = {\n";
         else
             out << "alignas(64) inline constexpr " << value_type << " parameters[parameter_count] = {\n";

@@ -140,6 +140,11 @@ inline void load_interleaved_pair(const bfloat16* p, V& first, V& second) {
 /// column g + i goes to position g + 2i and column g + width + i to g + 2i + 1.
 /// Other columns stay in place. The GEMM pairs exactly those vectors (its column
 /// panels are an even number of vectors wide), so no layout flag is needed.
+/// The vector width interleave_bfloat16 groups columns by: this build's, so a layout
+/// written by one build is read right only by a build with the same width. Exported
+/// bfloat16 headers check it (export_header.hpp).
+inline constexpr std::size_t bfloat16_layout_width = simd_width<float>;
+
 inline void interleave_bfloat16(const float* from, std::size_t K, std::size_t N, bfloat16* to) {
     constexpr std::size_t W = simd_width<float>;
     const std::size_t vector_end = N - N % W;
