@@ -55,21 +55,23 @@ struct convolution_geometry {
         return offsets;
     }();
 
-    /// The columns matrix [Q][N] of image x, read in place: a GEMM operand
-    /// (kernels/gemm.hpp, row_major_operand) and a row-products operand. Only
-    /// where reads_in_place holds for the width the kernel loads.
-    template <class T>
+    /// The columns matrix of image x, read in place: a GEMM operand (kernels/gemm.hpp,
+    /// row_major_operand) and a row-products operand. Over the output positions [Q][N]
+    /// (Wide = false; only where reads_in_place holds for the width the kernel loads),
+    /// or over the wide positions [Q][wide_positions] described below (Wide = true).
+    template <class T, bool Wide>
     struct patch_operand {
         using value_type = T;
         const T* x;
         const std::size_t* offsets;
         const T* row(std::size_t q) const { return x + offsets[q]; }
-        /// Output position n = (oy, ox) sits at oy * W + ox from the row's start (stride 1).
-        static constexpr std::size_t column(std::size_t n) { return n / out_w * W + n % out_w; }
+        /// Output position n = (oy, ox) sits at oy * W + ox from the row's start (stride 1);
+        /// wide position j at j.
+        static constexpr std::size_t column(std::size_t n) { return Wide ? n : n / out_w * W + n % out_w; }
         patch_operand from_row(std::size_t q0) const { return {x, offsets + q0}; }
     };
     template <class T>
-    static patch_operand<T> patches_of(const T* x) {
+    static patch_operand<T, false> patches_of(const T* x) {
         return {x, patch_offsets.data()};
     }
 
@@ -85,19 +87,10 @@ struct convolution_geometry {
     static constexpr bool has_wide_positions = P == 0 && S == 1;
     static constexpr std::size_t wide_positions = (out_h - 1) * W + out_w;
 
-    /// The columns matrix over wide positions [Q][wide_positions] of image x, read in
-    /// place (column j is position j, so any vector is consecutive values).
+    /// The columns over wide positions, read in place (column j is position j, so any
+    /// vector is consecutive values).
     template <class T>
-    struct wide_patch_operand {
-        using value_type = T;
-        const T* x;
-        const std::size_t* offsets;
-        const T* row(std::size_t q) const { return x + offsets[q]; }
-        static constexpr std::size_t column(std::size_t j) { return j; }
-        wide_patch_operand from_row(std::size_t q0) const { return {x, offsets + q0}; }
-    };
-    template <class T>
-    static wide_patch_operand<T> wide_patches_of(const T* x) {
+    static patch_operand<T, true> wide_patches_of(const T* x) {
         return {x, patch_offsets.data()};
     }
 
