@@ -232,13 +232,22 @@ inline void column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t 
         micro_kernel<V, MR, NV, ALayout, Accumulate>(steps_of(i, K), a, lda, i, b, j0, c, ldc, epilogue);
     const std::size_t rest = M - i;
     if (rest == 0) return;
-    // Dispatch the row tail to a kernel of exactly that height (all compile-time).
-    [&]<std::size_t... R>(std::index_sequence<R...>) {
-        ((rest == R + 1
-              ? (micro_kernel<V, R + 1, NV, ALayout, Accumulate>(steps_of(i, K), a, lda, i, b, j0, c, ldc, epilogue), 0)
-              : 0),
-         ...);
-    }(std::make_index_sequence<MR - 1>{});
+    // The row tail in blocks of 8, 4, 2 and 1 rows (those below MR): four kernels at
+    // most instead of one per height, MR - 1, which with 12-row blocks made the test
+    // programs' compile time grow by half. The tail is a small part of any product,
+    // and blocks of rows do not change what any element sums.
+    static_assert(MR <= 16, "column_panel: row tails are split into blocks of at most 8 rows");
+    const auto tail_block = [&]<std::size_t H>() {
+        if constexpr (H < MR)
+            if (rest & H) {
+                micro_kernel<V, H, NV, ALayout, Accumulate>(steps_of(i, K), a, lda, i, b, j0, c, ldc, epilogue);
+                i += H;
+            }
+    };
+    tail_block.template operator()<8>();
+    tail_block.template operator()<4>();
+    tail_block.template operator()<2>();
+    tail_block.template operator()<1>();
 }
 
 // The last Rest (< lane width of V) columns, from j0: in vectors of half, then a quarter
