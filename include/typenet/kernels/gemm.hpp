@@ -285,9 +285,10 @@ inline constexpr std::size_t vector_registers = 16;
 /// The register block of a product with N columns of T: MR rows x NV vectors of C
 /// held as accumulators while the kernel walks the depth. Three quarters of the
 /// registers hold accumulators (12 of AVX2's 16, 24 of AVX-512's 32), the rest the
-/// vectors of B and a broadcast of A. Blocks are as wide as N allows up to a quarter
-/// of the accumulators (2 vectors on AVX2, 4 on AVX-512: fewer broadcasts of A per
-/// FMA), and as tall as the rest allows, at most 12 rows. A narrow product (LeNet's
+/// vectors of B and a broadcast of A. Blocks are as wide as N allows up to a sixth of
+/// the accumulators (2 vectors on AVX2, 4 on AVX-512: fewer broadcasts of A per FMA,
+/// while at least six rows share each vector of B), and as tall as the rest allows,
+/// at most 12 rows. A narrow product (LeNet's
 /// 16 filters are one AVX-512 vector) thus gets 12 x 1, twelve independent FMA
 /// chains, instead of 6 x 1, which waits on the FMA latency. Measured at batch 64 on
 /// AVX-512 (best of 375 calls, GFLOP/s): 784 -> 128 forward 6x2 161, 6x4 167;
