@@ -119,6 +119,32 @@ TEST_CASE("LeNet's convolutions in float agree with a direct convolution", "[con
     check.operator()<6, 12, 12, 16>(41);
 }
 
+TEST_CASE("a weight-gradient GEMM reading the patch rows in place equals one on the copied columns", "[conv]") {
+    // dW[Q][F] += columns * dZ^T with A = the image read through patch_rows: every patch
+    // row at its offset, register blocks fitted to Q (LeNet's 150 in blocks that divide
+    // it; 25 has no such divisor and leaves a tail of rows), accumulating into dW.
+    auto check = []<class T, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t F>(
+                     std::size_t expected_rows, std::uint64_t seed) {
+        using geometry = kernels::convolution_geometry<C, H, W, K, 1, 0>;
+        using patch_rows = typename geometry::patch_rows;
+        constexpr std::size_t Q = geometry::patch, N = geometry::positions;
+        static_assert(geometry::has_patch_rows && N <= kernels::gemm_depth_block);
+        CHECK(kernels::detail::block_rows_for<patch_rows, 12>() == expected_rows);
+        const auto x = random_values<T>(C * H * W, seed);
+        const auto dzt = random_values<T>(N * F, seed + 1);
+        std::vector<T> cols(Q * N);
+        geometry::columns(x.data(), cols.data());
+        std::vector<T> copied(Q * F, T(0.5)), in_place(Q * F, T(0.5));
+        kernels::gemm<F, kernels::row_major, true>(Q, N, cols.data(), N, dzt.data(), F, copied.data(), F);
+        kernels::gemm<F, patch_rows, true>(Q, N, x.data(), 0, dzt.data(), F, in_place.data(), F);
+        for (std::size_t i = 0; i < copied.size(); ++i) REQUIRE(in_place[i] == Approx(copied[i]).epsilon(1e-6));
+    };
+    check.operator()<float, 6, 12, 12, 5, 16>(10, 50);   // LeNet's second convolution
+    check.operator()<float, 1, 10, 10, 5, 16>(12, 51);   // Q = 25: 2 blocks of 12, a tail of 1
+    check.operator()<double, 3, 7, 7, 3, 8>(9, 52);      // Q = 27
+    check.operator()<double, 2, 9, 6, 3, 24>(9, 53);     // Q = 18, three vectors of columns or more
+}
+
 TEST_CASE("pooling forward matches the definition", "[conv]") {
     model<sequential<input<1, 4, 4>, max_pool<2>>, double> mp;
     model<sequential<input<1, 4, 4>, avg_pool<2>>, double> ap;

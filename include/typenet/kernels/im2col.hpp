@@ -75,6 +75,37 @@ struct convolution_geometry {
         return {x, patch_offsets.data()};
     }
 
+    /// The columns read in place as the A operand of a GEMM (kernels/gemm.hpp, which
+    /// takes A through a layout): A(q, n) = columns[q][n], patch rows q by output
+    /// positions n, so that the product walks the positions as its depth. A block's
+    /// rows q sit at their patch offsets, found from the table once per block and
+    /// step. For a convolution's weight gradient dW[Q][F] += columns dZ^T without
+    /// copying the columns first: in LeNet's second convolution that copy took 70-110 us
+    /// of the backward pass's 235-290 a batch. Stride 1 and no padding only; and the
+    /// depth (N) in one GEMM depth block, since a block starting at position p0 is
+    /// found by shifting the image only where p0 starts an output row.
+    struct patch_rows {
+        static constexpr std::size_t rows = patch;  ///< the GEMM fits its register blocks to them (gemm.hpp)
+        template <class T>
+        struct step_of_rows {
+            const T* at;             ///< the image at position p's offset (patch row 0's value at p)
+            std::size_t first_row;   ///< the block's first patch row
+        };
+        template <class T>
+        static step_of_rows<T> step(const T* x, std::size_t, std::size_t i0, std::size_t p) {
+            return {x + p / out_w * W + p % out_w, i0};
+        }
+        template <class T>
+        static auto in_step(step_of_rows<T> s, std::size_t, std::size_t r) {
+            return ::typenet::widen(s.at[patch_offsets[s.first_row + r]]);  // not the member widen below
+        }
+        template <class T>
+        static const T* from_column(const T* x, std::size_t, std::size_t p0) {
+            return x + p0 / out_w * W;  // p0 % out_w == 0 (see above)
+        }
+    };
+    static constexpr bool has_patch_rows = P == 0 && S == 1;
+
     /// "Wide" positions, for kernels whose vectors would cross output rows (LeNet's
     /// 24-wide first convolution in 16-float AVX-512 vectors): without padding and at
     /// stride 1, position n = oy * W + ox runs over whole input rows, ox < W rather
