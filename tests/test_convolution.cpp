@@ -119,6 +119,11 @@ TEST_CASE("LeNet's convolutions in float agree with a direct convolution", "[con
     check.operator()<6, 12, 12, 16>(41);
 }
 
+/// A register block of 12 rows that could have 24 (one vector's product on AVX-512).
+struct twelve_rows {
+    static constexpr std::size_t rows = 12, max_rows = 24;
+};
+
 TEST_CASE("a weight-gradient GEMM reading the patch rows in place equals one on the copied columns", "[conv]") {
     // dW[Q][F] += columns * dZ^T with A = the image read through patch_rows: every patch
     // row at its offset, register blocks fitted to Q (LeNet's 150 in blocks that divide
@@ -128,8 +133,8 @@ TEST_CASE("a weight-gradient GEMM reading the patch rows in place equals one on 
         using geometry = kernels::convolution_geometry<C, H, W, K, 1, 0>;
         using patch_rows = typename geometry::patch_rows;
         constexpr std::size_t Q = geometry::patch, N = geometry::positions;
-        static_assert(geometry::has_patch_rows && N <= kernels::gemm_depth_block);
-        CHECK(kernels::detail::block_rows_for<patch_rows, 12>() == expected_rows);
+        static_assert(geometry::has_patch_rows);
+        CHECK(kernels::detail::block_rows_for<patch_rows, twelve_rows>() == expected_rows);
         const auto x = random_values<T>(C * H * W, seed);
         const auto dzt = random_values<T>(N * F, seed + 1);
         std::vector<T> cols(Q * N);
@@ -143,6 +148,32 @@ TEST_CASE("a weight-gradient GEMM reading the patch rows in place equals one on 
     check.operator()<float, 1, 10, 10, 5, 16>(12, 51);   // Q = 25: 2 blocks of 12, a tail of 1
     check.operator()<double, 3, 7, 7, 3, 8>(9, 52);      // Q = 27
     check.operator()<double, 2, 9, 6, 3, 24>(9, 53);     // Q = 18, three vectors of columns or more
+}
+
+TEST_CASE("a forward GEMM reading the positions in place equals one on the copied columns", "[conv]") {
+    // Y^T[N][F] = columns^T * W with A = the image read through position_rows, in
+    // register blocks of whole output rows that divide the output's height.
+    auto check = []<class T, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t F>(
+                     std::size_t rows_of_24, std::uint64_t seed) {
+        using geometry = kernels::convolution_geometry<C, H, W, K, 1, 0>;
+        using position_rows = typename geometry::position_rows;
+        constexpr std::size_t Q = geometry::patch, N = geometry::positions;
+        CHECK(kernels::detail::block_rows_for<position_rows, twelve_rows>() == rows_of_24);
+        if constexpr (position_rows::template block_rows<kernels::register_block<T, F>::max_rows> > 0) {
+            const auto x = random_values<T>(C * H * W, seed);
+            const auto w = random_values<T>(Q * F, seed + 1);
+            std::vector<T> cols(Q * N), copied(F * N), in_place(N * F), in_place_t(F * N);
+            geometry::columns(x.data(), cols.data());
+            kernels::gemm<N, kernels::transposed>(F, Q, w.data(), F, cols.data(), N, copied.data(), N);
+            kernels::gemm<F, position_rows>(N, Q, x.data(), 0, w.data(), F, in_place.data(), F);
+            kernels::transpose<N, F>(in_place.data(), in_place_t.data());
+            for (std::size_t i = 0; i < copied.size(); ++i) REQUIRE(in_place_t[i] == Approx(copied[i]).epsilon(1e-6));
+        }
+    };
+    check.operator()<float, 6, 12, 12, 5, 16>(16, 60);   // LeNet's second convolution: 8 x 8 outputs, blocks of 2 rows
+    check.operator()<double, 2, 7, 7, 3, 8>(5, 61);      // 5 x 5 outputs: blocks of one row
+    check.operator()<float, 3, 10, 9, 3, 32>(14, 62);    // 8 x 7 outputs: 2 rows (3 would leave a tail)
+    STATIC_REQUIRE(kernels::convolution_geometry<1, 30, 30, 3, 1, 0>::position_rows::block_rows<24> == 0);  // 28 > 24
 }
 
 TEST_CASE("pooling forward matches the definition", "[conv]") {

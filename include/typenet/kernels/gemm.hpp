@@ -300,7 +300,8 @@ struct register_block {
     static constexpr std::size_t full_vectors = N / simd_width<T>;
     static constexpr std::size_t max_vectors = accumulators / 6;
     static constexpr std::size_t vectors = full_vectors == 0 ? 1 : full_vectors < max_vectors ? full_vectors : max_vectors;
-    static constexpr std::size_t rows = accumulators / vectors < 12 ? accumulators / vectors : 12;
+    static constexpr std::size_t max_rows = accumulators / vectors;  ///< as many as the accumulators allow
+    static constexpr std::size_t rows = max_rows < 12 ? max_rows : 12;
 };
 /// The usual block (the MLP's 128-wide layers): 6 rows x 2 vectors on AVX2, 6 x 4 on AVX-512.
 inline constexpr std::size_t gemm_rows_per_block = register_block<float, 128>::rows;
@@ -472,34 +473,42 @@ inline void depth_block(std::size_t M, std::size_t K, const TA* a, std::size_t l
     gemm_block<N, ALayout, Accumulate, MR, NV>(M, K, a, lda, b, c, ldc, epilogue);
 }
 
-// The rows of a register block, at most MaxRows. An A layout that fixes the number of
-// rows at compile time (im2col.hpp's patch_rows: a convolution's patch) gets the
-// largest block down to two thirds of MaxRows that divides them, so that no tail
-// blocks of few rows reread B: LeNet's 150 patch rows in blocks of 10 rather than 12
-// + 4 + 2 took 164 us rather than 179 for a batch's weight gradient (AVX-512, best of
-// 600; 11 rows 178, 9 rows 183, 8 rows 192).
-template <class ALayout, std::size_t MaxRows>
+// The rows of the register block for the usual Block (register_block). An A layout
+// may fit them to its rows: one that needs blocks of its own shape says how many
+// (im2col.hpp's position_rows: whole output rows, up to all the accumulators); one that
+// fixes the number of rows at compile time (patch_rows: a convolution's patch) gets the
+// largest block down to two thirds of the usual rows that divides them, so that no
+// tail blocks of few rows reread B: LeNet's 150 patch rows in blocks of 10 rather than
+// 12 + 4 + 2 took 164 us rather than 179 for a batch's weight gradient (AVX-512, best
+// of 600; 11 rows 178, 9 rows 183, 8 rows 192).
+// Such blocks are at most 16 rows: column_panel's row tails (which these layouts never
+// have) are compiled for those.
+template <class Block>
+inline constexpr std::size_t layout_rows_limit = Block::max_rows < 16 ? Block::max_rows : 16;
+template <class ALayout, class Block>
+inline constexpr bool block_rows_fit = ALayout::template block_rows<layout_rows_limit<Block>> > 0;
+
+template <class ALayout, class Block>
 constexpr std::size_t block_rows_for() {
-    if constexpr (requires { ALayout::rows; }) {
-        for (std::size_t r = MaxRows; 3 * r >= 2 * MaxRows; --r)
+    if constexpr (requires { ALayout::template block_rows<Block::max_rows>; }) {
+        static_assert(block_rows_fit<ALayout, Block>, "the layout's register blocks do not fit");
+        return ALayout::template block_rows<layout_rows_limit<Block>>;
+    } else if constexpr (requires { ALayout::rows; }) {
+        for (std::size_t r = Block::rows; 3 * r >= 2 * Block::rows; --r)
             if (ALayout::rows % r == 0) return r;
     }
-    return MaxRows;
+    return Block::rows;
 }
 
 // The depth in blocks of equal size (784 = 4 x 196 rather than 3 x 256 + 16, whose
 // last block would cost a whole pass over C for 16 steps). Every register-block
 // shape goes through the same blocks, so each element of C is the same sequence of
 // operations whatever M is: a sample's outputs do not depend on the batch it is in.
-template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, bool SkipZeros = false,
-          class TA, class BOperand, class T, class Epilogue>
-inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c,
-                                 std::size_t ldc, const Epilogue& epilogue) {
+template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, bool SkipZeros, class TA,
+          class BOperand, class T, class Epilogue>
+inline void gemm_in_equal_depth_blocks(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b,
+                                       T* c, std::size_t ldc, const Epilogue& epilogue) {
     constexpr std::size_t KC = gemm_depth_block;
-    if (K <= KC) {
-        depth_block<N, ALayout, Accumulate, MR, NV, SkipZeros>(M, K, a, lda, b, c, ldc, epilogue);
-        return;
-    }
     const std::size_t blocks = (K + KC - 1) / KC;
     const std::size_t depth = (K + blocks - 1) / blocks;
     // The epilogue runs once, on the last block, when the sums are complete.
@@ -510,6 +519,25 @@ inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std:
                                                          b.from_row(k0), c, ldc, no_epilogue{});
     depth_block<N, ALayout, true, MR, NV, SkipZeros>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b.from_row(k0),
                                                      c, ldc, epilogue);
+}
+
+// The product over its depth: in equal blocks (above), or in one for layouts that need it.
+template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::size_t NV, bool SkipZeros = false,
+          class TA, class BOperand, class T, class Epilogue>
+inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c,
+                                 std::size_t ldc, const Epilogue& epilogue) {
+    constexpr std::size_t KC = gemm_depth_block;
+    // A layout that finds A(i, p) from the product's first step on (im2col.hpp's patch
+    // tables) cannot start a block at another step: it declares whole_depth and gets one.
+    if constexpr (requires { ALayout::whole_depth; }) {
+        depth_block<N, ALayout, Accumulate, MR, NV, SkipZeros>(M, K, a, lda, b, c, ldc, epilogue);
+    } else {
+        if (K <= KC) {
+            depth_block<N, ALayout, Accumulate, MR, NV, SkipZeros>(M, K, a, lda, b, c, ldc, epilogue);
+            return;
+        }
+        gemm_in_equal_depth_blocks<N, ALayout, Accumulate, MR, NV, SkipZeros>(M, K, a, lda, b, c, ldc, epilogue);
+    }
 }
 
 // gemm and gemm_skipping_zeros.
@@ -527,7 +555,7 @@ inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, con
         }
     }
     using block = register_block<T, N>;
-    gemm_in_depth_blocks<N, ALayout, Accumulate, block_rows_for<ALayout, block::rows>(), block::vectors, SkipZeros>(
+    gemm_in_depth_blocks<N, ALayout, Accumulate, block_rows_for<ALayout, block>(), block::vectors, SkipZeros>(
         M, K, a, lda, b, c, ldc, epilogue);
 }
 

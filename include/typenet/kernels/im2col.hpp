@@ -81,11 +81,12 @@ struct convolution_geometry {
     /// rows q sit at their patch offsets, found from the table once per block and
     /// step. For a convolution's weight gradient dW[Q][F] += columns dZ^T without
     /// copying the columns first: in LeNet's second convolution that copy took 70-110 us
-    /// of the backward pass's 235-290 a batch. Stride 1 and no padding only; and the
-    /// depth (N) in one GEMM depth block, since a block starting at position p0 is
+    /// of the backward pass's 235-290 a batch. Stride 1 and no padding only. The depth
+    /// (N) in one block (whole_depth), since a block starting at position p0 would be
     /// found by shifting the image only where p0 starts an output row.
     struct patch_rows {
         static constexpr std::size_t rows = patch;  ///< the GEMM fits its register blocks to them (gemm.hpp)
+        static constexpr bool whole_depth = true;
         template <class T>
         struct step_of_rows {
             const T* at;             ///< the image at position p's offset (patch row 0's value at p)
@@ -99,12 +100,38 @@ struct convolution_geometry {
         static auto in_step(step_of_rows<T> s, std::size_t, std::size_t r) {
             return ::typenet::widen(s.at[patch_offsets[s.first_row + r]]);  // not the member widen below
         }
-        template <class T>
-        static const T* from_column(const T* x, std::size_t, std::size_t p0) {
-            return x + p0 / out_w * W;  // p0 % out_w == 0 (see above)
-        }
     };
     static constexpr bool has_patch_rows = P == 0 && S == 1;
+
+    /// The columns' transpose read in place as the A operand of a GEMM: A(n, q) =
+    /// columns[q][n], output positions n by patch rows q, so that the product
+    /// Y^T[N][F] = A * W[Q][F] walks the patch as its depth, with the filters as its
+    /// columns: a forward pass whose output rows are not whole vectors (LeNet's second
+    /// convolution: 8 wide, 16 filters) without copying its columns. Register blocks
+    /// are whole output rows (block_rows), so row r of a block is at a fixed offset from
+    /// its first, (r / out_w) * W + r % out_w, known at compile time, and each step adds
+    /// patch row q's offset from the table: the broadcasts are loads from one pointer.
+    /// Stride 1 and no padding only (as patch_rows); the depth (Q) in one block
+    /// (whole_depth), since the table is indexed from the product's first step.
+    struct position_rows {
+        static constexpr bool whole_depth = true;
+        /// The rows of the GEMM's register blocks, at most max_rows: the most whole output
+        /// rows that fit and divide the output's height (so no block is a tail); 0 if not one fits.
+        template <std::size_t max_rows>
+        static constexpr std::size_t block_rows = [] {
+            for (std::size_t k = out_h; k >= 1; --k)
+                if (out_h % k == 0 && k * out_w <= max_rows) return k * out_w;
+            return std::size_t{0};
+        }();
+        template <class T>
+        static const T* step(const T* x, std::size_t, std::size_t n0, std::size_t q) {
+            return x + patch_offsets[q] + n0 / out_w * W;  // n0 % out_w == 0: blocks are whole output rows
+        }
+        template <class T>
+        static auto in_step(const T* at, std::size_t, std::size_t r) {
+            return ::typenet::widen(at[r / out_w * W + r % out_w]);
+        }
+    };
 
     /// "Wide" positions, for kernels whose vectors would cross output rows (LeNet's
     /// 24-wide first convolution in 16-float AVX-512 vectors): without padding and at

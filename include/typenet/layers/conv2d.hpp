@@ -8,9 +8,12 @@
 //   weights   dW[Q][F] += columns[Q][N] * dZ^T[N][F]  when F fills whole vectors (GEMM);
 //             dW^T[f][q] += dZ[f] . columns[q]        otherwise (row products, kernels/row_products.hpp)
 //   inputs    dcolumns[Q][N] = W[Q][F] * dZ[F][N], folded back onto the image
-// Without padding, at stride 1 and with output rows of whole vectors, the forward
-// GEMM and the row products read the columns in place from the image
-// (convolution_geometry::patches_of) instead of copying them first.
+// Without padding and at stride 1 the products read the columns in place from the
+// image instead of copying them first (kernels/im2col.hpp): the forward GEMM and the
+// row products where output rows are whole vectors (patches_of) or nearly
+// (wide_patches_of); otherwise, when the filters fill whole vectors, the forward
+// pass as Y^T = columns^T * W (position_rows, then a transpose); and the weight
+// gradient's GEMM (patch_rows).
 // Parameter layout, like dense (inputs x outputs):
 //   W  [C*K*K][F]   row (c, ki, kj) holds that patch value's weight in every filter
 //   b  [F]
@@ -24,6 +27,7 @@
 #include "../kernels/im2col.hpp"
 #include "../kernels/row_products.hpp"
 #include "activations.hpp"
+#include "epilogues.hpp"
 #include "initialization.hpp"
 #include "layer.hpp"
 
@@ -38,16 +42,6 @@ struct conv_parameters {};
 }  // namespace diagnostic
 
 namespace detail {
-
-/// Stored: how the bias is stored (the value type, or bfloat16 for reduced-precision inference).
-template <class Stored, class Act>
-struct channel_bias_activation_epilogue {
-    const Stored* bias;
-    template <class V>
-    V operator()(V acc, std::size_t row, std::size_t /*column*/) const {
-        return Act::forward_lane(acc + V(widen(bias[row])));
-    }
-};
 
 /// dz = act'(y) * dz over one feature map of N positions; returns the sum of the new dz.
 template <std::size_t N, class Act, class T>
@@ -117,6 +111,18 @@ struct conv2d_stage : stage_defaults {
     template <std::size_t width>
     static constexpr bool reads_wide =
         !geometry::template reads_in_place<width> && geometry::has_wide_positions && 4 * N_wide <= 5 * N;
+    /// Whether the forward pass runs position by position (Y^T = columns^T W, the
+    /// columns' transpose read in place, kernels/im2col.hpp position_rows) where the
+    /// in-place paths above do not apply: it needs the filters to fill whole vectors,
+    /// as they are then the product's columns. LeNet's second convolution (8-wide
+    /// output rows, 16 filters) on AVX-512, alone: 144 us a batch of 64 rather than 175
+    /// with its columns copied, 3.0 us rather than 3.45 for one sample (best of 600 and
+    /// of 20 000 calls); within the noise of whole epochs and of LeNet's latency.
+    template <class T>
+    static constexpr bool by_positions =
+        !geometry::template reads_in_place<kernels::simd_width<T>> && !reads_wide<kernels::simd_width<T>> &&
+        geometry::has_patch_rows && F % kernels::simd_width<T> == 0 &&
+        kernels::detail::block_rows_fit<typename geometry::position_rows, kernels::register_block<T, F>>;
     static constexpr std::size_t forward_scratch_size =
         aligned_count<float>(Q * N > F * N_wide ? Q * N : F * N_wide);
 
@@ -164,6 +170,14 @@ struct conv2d_stage : stage_defaults {
                 kernels::gemm<N_wide, kernels::transposed>(F, Q, params, F, geometry::wide_patches_of(in + b * In::size),
                                                            cols, N_wide, epilogue);
                 geometry::compact(cols, out + b * output_shape::size, F);
+            } else if constexpr (by_positions<T> && std::is_same_v<Stored, T>) {
+                // Y^T[N][F] = columns^T * W, the columns read in place (position_rows), then
+                // transposed into the output's filter-major layout. (bfloat16 weights as B
+                // would need interleave_bfloat16's layout; they keep the path below.)
+                const detail::bias_activation_epilogue<Stored, Act> by_filter{params + weight_count};
+                kernels::gemm<F, typename geometry::position_rows>(N, Q, in + b * In::size, 0, params, F, cols, F,
+                                                                   by_filter);
+                kernels::transpose<N, F>(cols, out + b * output_shape::size);
             } else {
                 geometry::columns(in + b * In::size, cols);
                 kernels::gemm<N, kernels::transposed>(F, Q, params, F, cols, N, out + b * output_shape::size, N, epilogue);
@@ -197,9 +211,10 @@ struct conv2d_stage : stage_defaults {
             if constexpr (weights_by_gemm<T>) {
                 // dW[Q][F] += columns[Q][N] * dZ^T[N][F]: dZ^T is F x N, a third of the columns' size or less.
                 kernels::transpose<F, N>(dz, weight_work);
-                if constexpr (geometry::has_patch_rows && N <= kernels::gemm_depth_block) {
-                    // The columns read in place (im2col.hpp, patch_rows) rather than copied:
-                    // LeNet's epoch 1.10-1.28 s rather than 1.14-1.43 (AVX-512, in turns).
+                if constexpr (geometry::has_patch_rows) {
+                    // The columns read in place (im2col.hpp, patch_rows) rather than copied: for
+                    // LeNet on AVX-512, the weight gradient's product alone 164 us a batch rather
+                    // than 215 with the copy; whole epochs in turns, 18 pairs, 3 % faster (median).
                     kernels::gemm<F, typename geometry::patch_rows, true>(Q, N, in + b * In::size, 0, weight_work, F,
                                                                          d_params, F);
                 } else {

@@ -13,6 +13,7 @@
 #include "../core/random.hpp"
 #include "../kernels/gemm.hpp"
 #include "activations.hpp"
+#include "epilogues.hpp"
 #include "initialization.hpp"
 #include "layer.hpp"
 
@@ -22,17 +23,6 @@ template <std::size_t Units>
 struct dense;
 
 namespace detail {
-
-/// Bias add and activation applied to a block of the product while it is in registers.
-/// Stored: how the bias is stored (the value type, or bfloat16 for reduced-precision inference).
-template <class Stored, class Act>
-struct bias_activation_epilogue {
-    const Stored* bias;
-    template <class V>
-    V operator()(V acc, std::size_t /*row*/, std::size_t column) const {
-        return Act::forward_lane(acc + kernels::load_lane<V>(bias + column));
-    }
-};
 
 /// dZ = act'(Y) * dY in place, and db = column sums of dZ, in one pass over dY.
 template <std::size_t N, class Act, class T>
