@@ -125,6 +125,12 @@ struct twelve_rows {
     static constexpr std::size_t rows = 12, max_rows = 24;
 };
 
+/// The in-place products and the ones on copied columns sum in different orders (and
+/// builds without FMA contraction round each step): float agrees to its rounding over
+/// sums of up to 150 terms.
+template <class T>
+constexpr double in_place_tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+
 TEST_CASE("a weight-gradient GEMM reading the patch rows in place equals one on the copied columns", "[conv]") {
     // dW[Q][F] += columns * dZ^T with A = the image read through patch_rows: every patch
     // row at its offset, register blocks fitted to Q (LeNet's 150 in blocks that divide
@@ -134,7 +140,7 @@ TEST_CASE("a weight-gradient GEMM reading the patch rows in place equals one on 
         using geometry = kernels::convolution_geometry<C, H, W, K, 1, 0>;
         using patch_rows = typename geometry::patch_rows;
         constexpr std::size_t Q = geometry::patch, N = geometry::positions;
-        static_assert(geometry::has_patch_rows);
+        static_assert(geometry::unpadded_unit_stride);
         CHECK(kernels::detail::block_rows_for<patch_rows, twelve_rows>() == expected_rows);
         const auto x = random_values<T>(C * H * W, seed);
         const auto dzt = random_values<T>(N * F, seed + 1);
@@ -143,9 +149,7 @@ TEST_CASE("a weight-gradient GEMM reading the patch rows in place equals one on 
         std::vector<T> copied(Q * F, T(0.5)), in_place(Q * F, T(0.5));
         kernels::gemm<F, kernels::row_major, true>(Q, N, cols.data(), N, dzt.data(), F, copied.data(), F);
         kernels::gemm<F, patch_rows, true>(Q, N, x.data(), 0, dzt.data(), F, in_place.data(), F);
-        // The two products sum in different orders (and builds without FMA contraction
-        // round each step): float agrees to its rounding over the 150-term sums.
-        const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+        const double tolerance = in_place_tolerance<T>;
         for (std::size_t i = 0; i < copied.size(); ++i)
             REQUIRE(in_place[i] == Approx(copied[i]).epsilon(tolerance).margin(tolerance));
     };
@@ -172,7 +176,7 @@ TEST_CASE("a forward GEMM reading the positions in place equals one on the copie
             kernels::gemm<N, kernels::transposed>(F, Q, w.data(), F, cols.data(), N, copied.data(), N);
             kernels::gemm<F, position_rows>(N, Q, x.data(), 0, w.data(), F, in_place.data(), F);
             kernels::transpose<N, F>(in_place.data(), in_place_t.data());
-            const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;  // as above
+            const double tolerance = in_place_tolerance<T>;
             for (std::size_t i = 0; i < copied.size(); ++i)
                 REQUIRE(in_place_t[i] == Approx(copied[i]).epsilon(tolerance).margin(tolerance));
         }

@@ -526,18 +526,13 @@ template <std::size_t N, class ALayout, bool Accumulate, std::size_t MR, std::si
           class TA, class BOperand, class T, class Epilogue>
 inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c,
                                  std::size_t ldc, const Epilogue& epilogue) {
-    constexpr std::size_t KC = gemm_depth_block;
     // A layout that finds A(i, p) from the product's first step on (im2col.hpp's patch
     // tables) cannot start a block at another step: it declares whole_depth and gets one.
-    if constexpr (requires { ALayout::whole_depth; }) {
+    constexpr bool whole_depth = requires { ALayout::whole_depth; };
+    if (whole_depth || K <= gemm_depth_block)
         depth_block<N, ALayout, Accumulate, MR, NV, SkipZeros>(M, K, a, lda, b, c, ldc, epilogue);
-    } else {
-        if (K <= KC) {
-            depth_block<N, ALayout, Accumulate, MR, NV, SkipZeros>(M, K, a, lda, b, c, ldc, epilogue);
-            return;
-        }
+    else if constexpr (!whole_depth)
         gemm_in_equal_depth_blocks<N, ALayout, Accumulate, MR, NV, SkipZeros>(M, K, a, lda, b, c, ldc, epilogue);
-    }
 }
 
 // gemm and gemm_skipping_zeros.

@@ -39,12 +39,19 @@ struct convolution_geometry {
         return last < out ? last : out;
     }
 
+    /// Without padding and at stride 1 the columns are the image itself, shifted: every
+    /// way of reading them in place below needs it.
+    static constexpr bool unpadded_unit_stride = P == 0 && S == 1;
+    /// There, output position n = (oy, ox) reads every patch row at oy * W + ox from
+    /// that row's offset.
+    static constexpr std::size_t image_offset(std::size_t n) { return n / out_w * W + n % out_w; }
+
     /// Whether the columns can be read in place from the image (patches_of) by kernels
-    /// that load `width` consecutive columns at a time: without padding and with
-    /// stride 1, the positions of one output row are consecutive in every input row,
-    /// so a vector that stays within one output row is one load from the image.
+    /// that load `width` consecutive columns at a time: the positions of one output row
+    /// are consecutive in every input row, so a vector that stays within one output
+    /// row is one load from the image.
     template <std::size_t width>
-    static constexpr bool reads_in_place = P == 0 && S == 1 && out_w % width == 0;
+    static constexpr bool reads_in_place = unpadded_unit_stride && out_w % width == 0;
 
     /// Offset in the image of patch row q = (c, ki, kj) at output position 0.
     static constexpr std::array<std::size_t, patch> patch_offsets = [] {
@@ -65,9 +72,8 @@ struct convolution_geometry {
         const T* x;
         const std::size_t* offsets;
         const T* row(std::size_t q) const { return x + offsets[q]; }
-        /// Output position n = (oy, ox) sits at oy * W + ox from the row's start (stride 1);
-        /// wide position j at j.
-        static constexpr std::size_t column(std::size_t n) { return Wide ? n : n / out_w * W + n % out_w; }
+        /// Output position n at image_offset(n) from the row's start; wide position j at j.
+        static constexpr std::size_t column(std::size_t n) { return Wide ? n : image_offset(n); }
         patch_operand from_row(std::size_t q0) const { return {x, offsets + q0}; }
     };
     template <class T>
@@ -94,14 +100,13 @@ struct convolution_geometry {
         };
         template <class T>
         static step_of_rows<T> step(const T* x, std::size_t, std::size_t i0, std::size_t p) {
-            return {x + p / out_w * W + p % out_w, i0};
+            return {x + image_offset(p), i0};
         }
         template <class T>
         static auto in_step(step_of_rows<T> s, std::size_t, std::size_t r) {
             return ::typenet::widen(s.at[patch_offsets[s.first_row + r]]);  // not the member widen below
         }
     };
-    static constexpr bool has_patch_rows = P == 0 && S == 1;
 
     /// The columns' transpose read in place as the A operand of a GEMM: A(n, q) =
     /// columns[q][n], output positions n by patch rows q, so that the product
@@ -125,11 +130,11 @@ struct convolution_geometry {
         }();
         template <class T>
         static const T* step(const T* x, std::size_t, std::size_t n0, std::size_t q) {
-            return x + patch_offsets[q] + n0 / out_w * W;  // n0 % out_w == 0: blocks are whole output rows
+            return x + patch_offsets[q] + image_offset(n0);  // n0 starts an output row: blocks are whole rows
         }
         template <class T>
         static auto in_step(const T* at, std::size_t, std::size_t r) {
-            return ::typenet::widen(at[r / out_w * W + r % out_w]);
+            return ::typenet::widen(at[image_offset(r)]);  // from the row's start, as n0 is one
         }
     };
 
@@ -142,7 +147,6 @@ struct convolution_geometry {
     /// the columns (58 KB a sample there, more than L1). The positions with ox >=
     /// out_w are not outputs: forward drops them (compact), backward gives them zero
     /// gradients (widen). The last row stops at out_w, so no read passes the image.
-    static constexpr bool has_wide_positions = P == 0 && S == 1;
     static constexpr std::size_t wide_positions = (out_h - 1) * W + out_w;
 
     /// The columns over wide positions, read in place (column j is position j, so any
@@ -174,7 +178,7 @@ struct convolution_geometry {
 
     template <class T>
     static void columns(const T* x, T* cols) {
-        if constexpr (P == 0 && S == 1) {
+        if constexpr (unpadded_unit_stride) {
             // Every patch row is whole runs of out_w consecutive pixels, copied in
             // vectors (LeNet's second convolution: 94 -> 54 us a batch of 64).
             for (std::size_t q = 0; q < patch; ++q)
@@ -207,7 +211,7 @@ struct convolution_geometry {
     template <class T>
     static void fold(const T* cols, T* dx) {
         for (std::size_t i = 0; i < C * H * W; ++i) dx[i] = T(0);
-        if constexpr (P == 0 && S == 1) {
+        if constexpr (unpadded_unit_stride) {
             // Runs of out_w values added onto image rows. Horizontal offset kj outermost:
             // patch rows q and q + 1 (kj and kj + 1) add onto the same image row shifted
             // by one value, and a vector load of what the last iteration just stored, at

@@ -110,7 +110,7 @@ struct conv2d_stage : stage_defaults {
     /// (im2col.hpp) where those add at most a quarter to the work; else copied (im2col).
     template <std::size_t width>
     static constexpr bool reads_wide =
-        !geometry::template reads_in_place<width> && geometry::has_wide_positions && 4 * N_wide <= 5 * N;
+        !geometry::template reads_in_place<width> && geometry::unpadded_unit_stride && 4 * N_wide <= 5 * N;
     /// Whether the forward pass runs position by position (Y^T = columns^T W, the
     /// columns' transpose read in place, kernels/im2col.hpp position_rows) where the
     /// in-place paths above do not apply: it needs the filters to fill whole vectors,
@@ -121,7 +121,7 @@ struct conv2d_stage : stage_defaults {
     template <class T>
     static constexpr bool by_positions =
         !geometry::template reads_in_place<kernels::simd_width<T>> && !reads_wide<kernels::simd_width<T>> &&
-        geometry::has_patch_rows && F % kernels::simd_width<T> == 0 &&
+        geometry::unpadded_unit_stride && F % kernels::simd_width<T> == 0 &&
         kernels::detail::block_rows_fit<typename geometry::position_rows, kernels::register_block<T, F>>;
     static constexpr std::size_t forward_scratch_size =
         aligned_count<float>(Q * N > F * N_wide ? Q * N : F * N_wide);
@@ -211,7 +211,7 @@ struct conv2d_stage : stage_defaults {
             if constexpr (weights_by_gemm<T>) {
                 // dW[Q][F] += columns[Q][N] * dZ^T[N][F]: dZ^T is F x N, a third of the columns' size or less.
                 kernels::transpose<F, N>(dz, weight_work);
-                if constexpr (geometry::has_patch_rows) {
+                if constexpr (geometry::unpadded_unit_stride) {
                     // The columns read in place (im2col.hpp, patch_rows) rather than copied: for
                     // LeNet on AVX-512, the weight gradient's product alone 164 us a batch rather
                     // than 215 with the copy; whole epochs in turns, 18 pairs, 3 % faster (median).
