@@ -405,3 +405,32 @@ TEST_CASE("batch_predictor gives every sample what predict gives it, on any numb
     p.classify(std::span<const float>(), none);  // zero samples: nothing to do
     CHECK_THROWS_AS(batch_predictor<net>(m, 0), std::invalid_argument);
 }
+
+TEST_CASE("batch_predictor gives every image what predict gives it through a first layer that skips zeros",
+          "[inference]") {
+    // A 128-wide first layer skips the zero pixels (in pairs of images on AVX-512); images with
+    // zero backgrounds of different extents. 70 images: two chunks of 32 pairs' rows and an odd rest.
+    using net = sequential<input<1, 28, 28>, flatten, dense<128>, relu, dense<10>>;
+    model<net> m(4);
+    constexpr std::size_t n = 70;
+    auto x = random_values<float>(n * net::input_size, 11);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t r = 0; r < 28; ++r)
+            for (std::size_t col = 0; col < 28; ++col) {
+                const std::size_t margin = i % 9;  // 0 to 8 zero columns and rows on each side
+                if (r < margin || r >= 28 - margin || col < margin + i % 3 || col >= 28 - margin)
+                    x[i * net::input_size + r * 28 + col] = 0.0f;
+            }
+    std::vector<float> expected(n * net::output_size);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto y = m.predict(std::span<const float>(x.data() + i * net::input_size, net::input_size));
+        std::copy(y.begin(), y.end(), expected.begin() + static_cast<std::ptrdiff_t>(i * net::output_size));
+    }
+    for (std::size_t threads : {1, 2}) {
+        CAPTURE(threads);
+        batch_predictor<net> p(m, 64, threads);
+        std::vector<float> y(n * net::output_size, -1.0f);
+        p.predict(x, y);
+        CHECK(y == expected);
+    }
+}
