@@ -550,8 +550,7 @@ inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std:
 // form of both); batch_predictor for the MLP, five alternated runs of 3 000 batches:
 // 328-347 us against 376-399 us a batch (medians). Without prefetching, the chunks
 // waited on memory (the hand-written form: 354 against 292 us). Batch-1 inference and
-// training epochs did not
-// change (2.6-2.7 us a sample, 0.26-0.27 s an epoch, both ways).
+// training epochs did not change (2.6-2.7 us a sample, 0.26-0.27 s an epoch, both ways).
 inline constexpr std::size_t pair_depth_block = 64;
 inline constexpr std::size_t pair_chunk_rows = 32;
 inline constexpr std::size_t pair_vectors = 8;
