@@ -257,6 +257,24 @@ TEST_CASE("gemm skipping zero steps equals gemm, tails, depth blocks, row chunks
         gemm<16, transposed>(rows, depth, dense.data(), rows, b16.data(), 16, c2.data(), 16);
         CHECK(c1 == c2);
     }
+    // The same for a 128-wide row-major product (pairs of rows on AVX-512): the plain product
+    // over the pairs' depth blocks, so each row is still what it is alone, bit for bit.
+    {
+        const std::size_t rows = 45, depth = 300;
+        const auto dense = random_values<float>(rows * depth, 24);
+        const auto b128 = random_values<float>(depth * 128, 25);
+        std::vector<float> c1(rows * 128), c2(rows * 128), alone(128);
+        kernels::gemm_skipping_zeros<128>(rows, depth, dense.data(), depth, b128.data(), 128, c1.data(), 128);
+        kernels::gemm<128>(rows, depth, dense.data(), depth, b128.data(), 128, c2.data(), 128);
+        CHECK(max_abs_diff(c1, c2) < 1e-3);
+        std::size_t differing = 0;
+        for (std::size_t i = 0; i < rows; ++i) {
+            kernels::gemm_skipping_zeros<128>(1, depth, dense.data() + i * depth, depth, b128.data(), 128, alone.data(),
+                                              128);
+            for (std::size_t j = 0; j < 128; ++j) differing += alone[j] != c1[i * 128 + j];
+        }
+        CHECK(differing == 0);
+    }
 
     // All zero: the product is zero (or C unchanged when accumulating).
     const std::size_t M = 20, K = 9;
