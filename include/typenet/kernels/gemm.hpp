@@ -500,6 +500,21 @@ constexpr std::size_t block_rows_for() {
     return Block::rows;
 }
 
+// block.template operator()<Acc>(k0, d, e) for the depth blocks [k0, k0 + d) of K, `depth`
+// steps each but the last: the first with Accumulate (as the product asks), the others
+// adding to it, and the epilogue e only on the last, when the sums are complete.
+template <bool Accumulate, class Block, class Epilogue>
+inline void over_depth_blocks(std::size_t K, std::size_t depth, const Block& block, const Epilogue& epilogue) {
+    if (K <= depth) {
+        block.template operator()<Accumulate>(0, K, epilogue);
+        return;
+    }
+    block.template operator()<Accumulate>(0, depth, no_epilogue{});
+    std::size_t k0 = depth;
+    for (; k0 + depth < K; k0 += depth) block.template operator()<true>(k0, depth, no_epilogue{});
+    block.template operator()<true>(k0, K - k0, epilogue);
+}
+
 // The depth in blocks of equal size (784 = 4 x 196 rather than 3 x 256 + 16, whose
 // last block would cost a whole pass over C for 16 steps). Every register-block
 // shape goes through the same blocks, so each element of C is the same sequence of
@@ -511,14 +526,13 @@ inline void gemm_in_equal_depth_blocks(std::size_t M, std::size_t K, const TA* a
     constexpr std::size_t KC = gemm_depth_block;
     const std::size_t blocks = (K + KC - 1) / KC;
     const std::size_t depth = (K + blocks - 1) / blocks;
-    // The epilogue runs once, on the last block, when the sums are complete.
-    depth_block<N, ALayout, Accumulate, MR, NV, SkipZeros>(M, depth, a, lda, b, c, ldc, no_epilogue{});
-    std::size_t k0 = depth;
-    for (; k0 + depth < K; k0 += depth)
-        depth_block<N, ALayout, true, MR, NV, SkipZeros>(M, depth, ALayout::from_column(a, lda, k0), lda,
-                                                         b.from_row(k0), c, ldc, no_epilogue{});
-    depth_block<N, ALayout, true, MR, NV, SkipZeros>(M, K - k0, ALayout::from_column(a, lda, k0), lda, b.from_row(k0),
-                                                     c, ldc, epilogue);
+    over_depth_blocks<Accumulate>(
+        K, depth,
+        [&]<bool Acc, class E>(std::size_t k0, std::size_t d, const E& e) {
+            depth_block<N, ALayout, Acc, MR, NV, SkipZeros>(M, d, ALayout::from_column(a, lda, k0), lda,
+                                                            b.from_row(k0), c, ldc, e);
+        },
+        epilogue);
 }
 
 // The product over its depth: in equal blocks (above), or in one for layouts that need it.
@@ -554,6 +568,8 @@ inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std:
 inline constexpr std::size_t pair_depth_block = 64;
 inline constexpr std::size_t pair_chunk_rows = 32;
 inline constexpr std::size_t pair_vectors = 8;
+/// Rows whose pairs decide whether the zeros are worth skipping (see gemm_row_pairs_skipping_zeros).
+inline constexpr std::size_t pairs_sampled_rows = 8;
 
 /// Whether gemm_skipping_zeros of N columns of T (B stored as TB) runs in pairs of rows:
 /// AVX-512's 32 registers (16 accumulators, 8 vectors of B, two broadcasts), B in T, and
@@ -625,25 +641,21 @@ inline void gemm_row_pairs_skipping_zeros(std::size_t M, std::size_t K, const TA
     // as equal as that allows: 784 = 12 x 64 + 16.
     const std::size_t groups = (K + 7) / 8, blocks = (groups + pair_depth_block / 8 - 1) / (pair_depth_block / 8);
     const std::size_t depth = 8 * ((groups + blocks - 1) / blocks);
-    // Inputs without zeros worth skipping (the pairs of the first chunk would skip fewer
+    // Inputs without zeros worth skipping (the pairs of the first rows would skip fewer
     // than one step in eight): the usual 6-row blocks, over the same depth blocks and
     // without lists. A dense 784 -> 128 first layer at batch 64 ran at 85 GFLOP/s in
     // pairs, which list every step and hold half the rows of a 6-row block. Each element
     // still sums its non-zero products in the same order, plus zeros: the outputs are
     // those of the pairs.
-    if (M > 1 && !pairs_skip_enough(a, lda, M < pair_chunk_rows ? M : pair_chunk_rows, K, depth)) {
+    if (M > 1 && !pairs_skip_enough(a, lda, M < pairs_sampled_rows ? M : pairs_sampled_rows, K, depth)) {
         using block = register_block<T, N>;
-        const auto plain = [&]<bool Acc, class E>(std::size_t k0, std::size_t d, const E& e) {
-            gemm_block<N, row_major, Acc, block::rows, block::vectors>(M, d, a + k0, lda, b.from_row(k0), c, ldc, e);
-        };
-        if (K <= depth) {
-            plain.template operator()<Accumulate>(0, K, epilogue);
-            return;
-        }
-        plain.template operator()<Accumulate>(0, depth, no_epilogue{});
-        std::size_t k0 = depth;
-        for (; k0 + depth < K; k0 += depth) plain.template operator()<true>(k0, depth, no_epilogue{});
-        plain.template operator()<true>(k0, K - k0, epilogue);
+        over_depth_blocks<Accumulate>(
+            K, depth,
+            [&]<bool Acc, class E>(std::size_t k0, std::size_t d, const E& e) {
+                gemm_block<N, row_major, Acc, block::rows, block::vectors>(M, d, a + k0, lda, b.from_row(k0), c, ldc,
+                                                                           e);
+            },
+            epilogue);
         return;
     }
     for (std::size_t i0 = 0; i0 < M; i0 += pair_chunk_rows) {
@@ -655,20 +667,13 @@ inline void gemm_row_pairs_skipping_zeros(std::size_t M, std::size_t K, const TA
         const std::size_t calls = blocks * ((rows + 1) / 2);
         const std::size_t step = (lines + calls - 1) / calls;
         std::size_t prefetched = 0;
-        if (K <= depth) {
-            row_pairs_depth_block<N, Accumulate>(i0, rows, 0, K, a, lda, b, c, ldc, epilogue, next, next_rows, K,
-                                                 prefetched, step);
-            continue;
-        }
-        // The epilogue runs once, on the last block, when the sums are complete.
-        row_pairs_depth_block<N, Accumulate>(i0, rows, 0, depth, a, lda, b, c, ldc, no_epilogue{}, next, next_rows, K,
-                                             prefetched, step);
-        std::size_t k0 = depth;
-        for (; k0 + depth < K; k0 += depth)
-            row_pairs_depth_block<N, true>(i0, rows, k0, depth, a, lda, b, c, ldc, no_epilogue{}, next, next_rows, K,
-                                           prefetched, step);
-        row_pairs_depth_block<N, true>(i0, rows, k0, K - k0, a, lda, b, c, ldc, epilogue, next, next_rows, K,
-                                       prefetched, step);
+        over_depth_blocks<Accumulate>(
+            K, depth,
+            [&]<bool Acc, class E>(std::size_t k0, std::size_t d, const E& e) {
+                row_pairs_depth_block<N, Acc>(i0, rows, k0, d, a, lda, b, c, ldc, e, next, next_rows, K, prefetched,
+                                              step);
+            },
+            epilogue);
     }
 }
 
