@@ -6,6 +6,8 @@
 //
 // Usage: paired_epochs [threads=1] [pairs=7]; prints, per pair and model,
 //   RESULT paired <model> epoch_speedup <threads> <libtorch seconds / typenet seconds>
+// and then, per pair, for the MLP's batch-256 inference
+//   RESULT paired mlp throughput_speedup <threads> <typenet samples/s / libtorch samples/s>
 // Run with OPENBLAS_NUM_THREADS=1 (run.sh does), as torch_bench.
 #include <torch/torch.h>
 
@@ -30,6 +32,21 @@ void pairs(const char* name, torch::nn::Sequential (*make_torch)(), std::size_t 
     }
 }
 
+// Batch-256 inference throughput in turns, the same way: the MLP, whose target is the
+// closest (bench/README.md). Each pair measures libtorch, then typenet, a few seconds apart.
+template <class Net>
+void throughput_pairs(const char* name, torch::nn::Sequential (*make_torch)(), std::size_t threads, int count) {
+    torch::nn::Sequential net = make_torch();
+    net->eval();
+    const typenet::model<Net> m(1);
+    for (int pair = 0; pair < count; ++pair) {
+        const double libtorch = bench::torch_throughput(net);
+        const double typenet = bench::typenet_throughput(m, threads);
+        std::printf("# %s throughput pair %d: libtorch %.4g/s, typenet %.4g/s\n", name, pair + 1, libtorch, typenet);
+        bench::report("paired", name, "throughput_speedup", threads, typenet / libtorch);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -39,4 +56,5 @@ int main(int argc, char** argv) {
     torch::manual_seed(1);
     pairs<bench::typenet_mlp>("mlp", bench::make_torch_mlp, threads, count);
     pairs<bench::typenet_lenet>("lenet", bench::make_torch_lenet, threads, count);
+    throughput_pairs<bench::typenet_mlp>("mlp", bench::make_torch_mlp, threads, count);
 }

@@ -3,7 +3,7 @@
 # (bench/common.hpp), REPEATS times at 1 and 2 threads, then prints one table:
 # medians with min-max, and typenet's speed-up over each peer.
 #   bench/run.sh            (REPEATS=3 by default; needs scripts/install-deps.sh --bench)
-#   PAIRS=n                 epochs in turns per model and thread count (bench/paired_epochs; 7 by default)
+#   PAIRS=n                 epochs (and MLP throughputs) in turns per model and thread count (bench/paired_epochs; 7 by default)
 #   REPORT_ONLY=1           print the table of the last run's results again
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -95,6 +95,10 @@ awk '
     printf "\nEpochs in turns in one process (bench/paired_epochs, %s pairs), libtorch time over typenet time, median (min–max):", pairs
     for (mi = 1; mi <= 2; mi++) for (th = 1; th <= 2; th++)
       printf " %s %d thread%s %s;", models[mi], th, (th > 1 ? "s" : ""), cell("paired", models[mi] "|epoch_speedup|" th)
+    printf "\n"
+    printf "MLP batch-256 throughput in turns (the same pairs), typenet over libtorch, median (min–max):"
+    for (th = 1; th <= 2; th++)
+      printf " %d thread%s %s;", th, (th > 1 ? "s" : ""), cell("paired", "mlp|throughput_speedup|" th)
     printf "\n"
     printf "\nTest accuracy after the one-epoch run (typenet, float weights → bfloat16 weights):"
     for (mi = 1; mi <= 2; mi++)

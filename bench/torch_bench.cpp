@@ -20,14 +20,7 @@ void run(const char* name, torch::nn::Sequential net, std::size_t threads) {
     });
     bench::report("libtorch", name, "latency_us", threads, latency);
 
-    const std::size_t first_limit = data.test.size() - bench::throughput_batch;
-    const double samples_per_s = bench::throughput([&](std::size_t r) {
-        const float* p = data.test.sample((r * bench::throughput_batch) % first_limit);
-        const auto input =
-            torch::from_blob(const_cast<float*>(p), {static_cast<long>(bench::throughput_batch), 1, 28, 28});
-        bench::sink = static_cast<std::size_t>(net->forward(input).argmax(1)[0].item<std::int64_t>());
-    }, bench::throughput_batch);
-    bench::report("libtorch", name, "throughput", threads, samples_per_s);
+    bench::report("libtorch", name, "throughput", threads, bench::torch_throughput(net));
 }
 
 }  // namespace

@@ -39,15 +39,7 @@ void run(const char* name, std::size_t threads) {
     }
 
     // Batch-256 throughput, the batch split across the threads; the class of every sample.
-    batch_predictor<Net> predictor(m, bench::throughput_batch, threads);
-    std::vector<std::size_t> classes(bench::throughput_batch);
-    const std::size_t first_limit = data.test.size() - bench::throughput_batch;
-    const double samples_per_s = bench::throughput([&](std::size_t r) {
-        const float* x = data.test.sample((r * bench::throughput_batch) % first_limit);
-        predictor.classify(std::span<const float>(x, bench::throughput_batch * 784), classes);
-        bench::sink = classes[0];
-    }, bench::throughput_batch);
-    bench::report("typenet", name, "throughput", threads, samples_per_s);
+    bench::report("typenet", name, "throughput", threads, bench::typenet_throughput(m, threads));
 }
 
 // GFLOP/s of a dense layer 784 -> 128 (fused ReLU) at batch 64 on dense random

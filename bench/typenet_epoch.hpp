@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <span>
+#include <vector>
 
 #include "common.hpp"
 
@@ -31,6 +32,21 @@ double typenet_epoch(typenet::model<Net>& m, std::size_t threads) {
         train.step(data.train, std::span<const std::size_t>(order.data() + first, n));
     }
     return seconds_since(start);
+}
+
+/// Batch-256 inference throughput of m, samples per second: the batch split across
+/// `threads` (batch_predictor), walking the test set, the class of every sample.
+template <class Net>
+double typenet_throughput(const typenet::model<Net>& m, std::size_t threads) {
+    const auto& data = fashion();
+    typenet::batch_predictor<Net> predictor(m, throughput_batch, threads);
+    std::vector<std::size_t> classes(throughput_batch);
+    const std::size_t first_limit = data.test.size() - throughput_batch;
+    return throughput([&](std::size_t r) {
+        const float* x = data.test.sample((r * throughput_batch) % first_limit);
+        predictor.classify(std::span<const float>(x, throughput_batch * 784), classes);
+        sink = classes[0];
+    }, throughput_batch);
 }
 
 }  // namespace bench
