@@ -159,6 +159,100 @@ TEST_CASE("a weight-gradient GEMM reading the patch rows in place equals one on 
     check.operator()<double, 2, 9, 6, 3, 24>(9, 53);     // Q = 18, three vectors of columns or more
 }
 
+TEST_CASE("the sliding forward pass equals the GEMM on the copied columns", "[conv]") {
+    // kernels/sliding_convolution.hpp writes Y^T with the epilogue the position-rows GEMM
+    // takes (bias per filter, activation); each output sums over q in the GEMM's order.
+    auto check = []<class T, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t F>(
+                     std::size_t expected_rows, std::uint64_t seed) {
+        using plan = kernels::sliding_convolution_forward<T, H, W, K, F>;
+        if constexpr (plan::applies) {
+            CHECK(plan::rows == expected_rows);
+            using geometry = kernels::convolution_geometry<C, H, W, K, 1, 0>;
+            constexpr std::size_t Q = geometry::patch, N = geometry::positions;
+            const auto x = random_values<T>(C * H * W, seed);
+            const auto w = random_values<T>(Q * F, seed + 1);
+            const auto bias = random_values<T>(F, seed + 2);
+            const detail::bias_activation_epilogue<T, relu> epilogue{bias.data()};
+            std::vector<T> cols(Q * N), by_gemm(N * F), sliding(N * F);
+            geometry::columns(x.data(), cols.data());
+            std::vector<T> cols_t(N * Q);
+            kernels::transpose<Q, N>(cols.data(), cols_t.data());
+            kernels::gemm<F>(N, Q, cols_t.data(), Q, w.data(), F, by_gemm.data(), F, epilogue);
+            kernels::sliding_convolution<C, H, W, K, F>(x.data(), w.data(), sliding.data(), epilogue);
+            for (std::size_t i = 0; i < by_gemm.size(); ++i) REQUIRE(sliding[i] == by_gemm[i]);
+        }
+    };
+    check.operator()<float, 6, 12, 12, 5, 16>(2, 80);   // LeNet's second convolution: 2 rows of 8 a pass
+    check.operator()<float, 3, 10, 9, 3, 32>(1, 81);    // 8 x 7 outputs, two vectors of filters
+    check.operator()<float, 1, 9, 20, 5, 16>(1, 82);    // 16 outputs a row: one row a pass
+    check.operator()<double, 2, 7, 7, 3, 8>(1, 83);     // 5 x 5 outputs: 5 rows would need 25 accumulators
+    check.operator()<double, 2, 8, 6, 3, 8>(3, 84);     // 6 x 4 outputs: 3 rows of 4 a pass, twice
+    STATIC_REQUIRE(!kernels::sliding_convolution_forward<float, 12, 33, 3, 16>::applies);  // rows too wide to unroll
+    STATIC_REQUIRE(!kernels::sliding_convolution_forward<float, 12, 32, 3, 16>::applies);  // 30 accumulators a row
+    STATIC_REQUIRE(!kernels::sliding_convolution_forward<float, 12, 12, 3, 6>::applies);   // filters not whole vectors
+}
+
+TEST_CASE("the sliding weight gradient equals the GEMM on the copied columns", "[conv]") {
+    // kernels/sliding_convolution.hpp over two samples, accumulating into dW: each element
+    // sums its products over the positions in the GEMM's order, so the values are equal.
+    auto check = []<class T, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t F>(
+                     std::size_t expected_group, std::uint64_t seed) {
+        using plan = kernels::sliding_filter_gradient<T, C, W, K, F>;
+        if constexpr (plan::applies) {
+            CHECK(plan::group == expected_group);
+            using geometry = kernels::convolution_geometry<C, H, W, K, 1, 0>;
+            constexpr std::size_t Q = geometry::patch, N = geometry::positions;
+            std::vector<T> by_gemm(Q * F, T(0.5)), sliding(Q * F, T(0.5)), cols(Q * N);
+            for (std::uint64_t sample = 0; sample < 2; ++sample) {
+                const auto x = random_values<T>(C * H * W, seed + 2 * sample);
+                const auto dzt = random_values<T>(N * F, seed + 2 * sample + 1);
+                geometry::columns(x.data(), cols.data());
+                kernels::gemm<F, kernels::row_major, true>(Q, N, cols.data(), N, dzt.data(), F, by_gemm.data(), F);
+                kernels::accumulate_sliding_filter_gradient<C, H, W, K, F>(x.data(), dzt.data(), sliding.data());
+            }
+            for (std::size_t i = 0; i < by_gemm.size(); ++i) REQUIRE(sliding[i] == by_gemm[i]);
+        }
+    };
+    check.operator()<float, 6, 12, 12, 5, 16>(6, 70);   // LeNet's second convolution: one pass per kernel row
+    check.operator()<float, 6, 12, 12, 5, 32>(3, 71);   // two vectors of filters: two groups of 3 channels
+    check.operator()<float, 1, 10, 10, 5, 16>(1, 72);
+    check.operator()<float, 3, 10, 9, 3, 32>(3, 73);    // 8 x 7 outputs
+    check.operator()<double, 2, 7, 7, 3, 8>(2, 74);     // the gradient check's conv2d<8, 3>
+    check.operator()<double, 5, 6, 8, 3, 16>(5, 75);    // 5 channels x 3 x 2 vectors = 30 accumulators
+    check.operator()<double, 4, 6, 32, 3, 8>(4, 76);    // the widest rows it unrolls
+    // Where it does not apply, the GEMM stays: rows too wide to unroll, filters that do not
+    // fill vectors, more accumulators than registers for a single channel.
+    STATIC_REQUIRE(!kernels::sliding_filter_gradient<float, 1, 33, 3, 16>::applies);
+    STATIC_REQUIRE(!kernels::sliding_filter_gradient<float, 1, 12, 3, 6>::applies);
+    STATIC_REQUIRE(!kernels::sliding_filter_gradient<float, 1, 28, 7, 80>::applies);
+}
+
+TEST_CASE("the sliding input gradient agrees with the GEMM into the columns and their fold", "[conv]") {
+    // It sums over the filters in vector lanes and adds them up in a tree, the GEMM along
+    // the filters then the fold over the patches: the same terms in another order.
+    auto check = []<std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t F>(std::uint64_t seed) {
+        if constexpr (kernels::sliding_input_gradient<float, H, W, K, F>::applies) {
+            using geometry = kernels::convolution_geometry<C, H, W, K, 1, 0>;
+            constexpr std::size_t Q = geometry::patch, N = geometry::positions;
+            const auto w = random_values<float>(Q * F, seed);
+            const auto dz = random_values<float>(F * N, seed + 1);
+            std::vector<float> dzt(N * F), cols(Q * N), folded(C * H * W), sliding(C * H * W, 7.0f);
+            kernels::transpose<F, N>(dz.data(), dzt.data());
+            kernels::gemm<N>(Q, F, w.data(), F, dz.data(), N, cols.data(), N);
+            geometry::fold(cols.data(), folded.data());
+            kernels::sliding_input_gradient_of<C, H, W, K, F>(w.data(), dzt.data(), sliding.data());
+            for (std::size_t i = 0; i < folded.size(); ++i)
+                REQUIRE(sliding[i] == Approx(folded[i]).epsilon(1e-5).margin(1e-5));
+        }
+    };
+    check.operator()<6, 12, 12, 5, 16>(90);  // LeNet's second convolution; every pixel written over the 7s
+    check.operator()<3, 10, 9, 3, 32>(91);   // two vectors of filters
+    check.operator()<2, 5, 16, 5, 16>(92);   // 16-wide rows, a single output row
+    check.operator()<1, 6, 6, 1, 16>(93);    // 1 x 1 kernels
+    STATIC_REQUIRE(!kernels::sliding_input_gradient<float, 12, 17, 3, 16>::applies);  // a row wider than a vector
+    STATIC_REQUIRE(!kernels::sliding_input_gradient<double, 12, 12, 3, 8>::applies);  // float only
+}
+
 TEST_CASE("a forward GEMM reading the positions in place equals one on the copied columns", "[conv]") {
     // Y^T[N][F] = columns^T * W with A = the image read through position_rows, in
     // register blocks of whole output rows that divide the output's height.

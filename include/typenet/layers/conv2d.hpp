@@ -5,9 +5,11 @@
 //
 // Computed as im2col + the GEMM of dense layers, one sample at a time:
 //   forward   Y[F][N]   = W^T * columns[Q][N]        epilogue: + bias[f], activation
-//   weights   dW[Q][F] += columns[Q][N] * dZ^T[N][F]  when F fills whole vectors (GEMM);
+//   weights   dW[Q][F] += columns[Q][N] * dZ^T[N][F]  when F fills whole vectors (GEMM, or
+//             sliding along the input rows where unpadded at stride 1: kernels/sliding_convolution.hpp);
 //             dW^T[f][q] += dZ[f] . columns[q]        otherwise (row products, kernels/row_products.hpp)
-//   inputs    dcolumns[Q][N] = W[Q][F] * dZ[F][N], folded back onto the image
+//   inputs    dcolumns[Q][N] = W[Q][F] * dZ[F][N], folded back onto the image (or, where the
+//             weight gradient slides, sliding too: kernels/sliding_convolution.hpp)
 // Without padding and at stride 1 the products read the columns in place from the
 // image instead of copying them first (kernels/im2col.hpp): the forward GEMM and the
 // row products where output rows are whole vectors (patches_of) or nearly
@@ -26,6 +28,7 @@
 #include "../kernels/gemm.hpp"
 #include "../kernels/im2col.hpp"
 #include "../kernels/row_products.hpp"
+#include "../kernels/sliding_convolution.hpp"
 #include "activations.hpp"
 #include "epilogues.hpp"
 #include "initialization.hpp"
@@ -123,6 +126,14 @@ struct conv2d_stage : stage_defaults {
         !geometry::template reads_in_place<kernels::simd_width<T>> && !reads_wide<kernels::simd_width<T>> &&
         geometry::unpadded_unit_stride && F % kernels::simd_width<T> == 0 &&
         kernels::detail::block_rows_fit<typename geometry::position_rows, kernels::register_block<T, F>>;
+    /// Where the in-place paths do not apply either, but the filters fill whole vectors and
+    /// the input rows are short, the same Y^T without a GEMM, before by_positions
+    /// (kernels/sliding_convolution.hpp): the same case, 126-130 us rather than 145-150
+    /// with the transpose (alone, best of 600).
+    template <class T>
+    static constexpr bool by_sliding = !geometry::template reads_in_place<kernels::simd_width<T>> &&
+                                       !reads_wide<kernels::simd_width<T>> && geometry::unpadded_unit_stride &&
+                                       kernels::sliding_convolution_forward<T, H, W, K, F>::applies;
     static constexpr std::size_t forward_scratch_size =
         aligned_count<float>(Q * N > F * N_wide ? Q * N : F * N_wide);
 
@@ -132,6 +143,17 @@ struct conv2d_stage : stage_defaults {
     /// Q x N columns, win instead. Both paths are gradient-checked (test_convolution).
     template <class T>
     static constexpr bool weights_by_gemm = F % kernels::simd_width<T> == 0;
+    /// ... or, among those, without a GEMM (kernels/sliding_convolution.hpp): LeNet's second
+    /// convolution on AVX-512, 114 us a batch of 64 against 164 for the GEMM (alone).
+    template <class T>
+    static constexpr bool weights_by_sliding =
+        weights_by_gemm<T> && geometry::unpadded_unit_stride && kernels::sliding_filter_gradient<T, C, W, K, F>::applies;
+    /// ... and the input gradient (kernels/sliding_convolution.hpp) where the weight gradient's
+    /// GEMM or sliding has left dZ^T in the scratch: LeNet's second convolution, 157-160 us a
+    /// batch against 173-182 for the GEMM into the columns and their fold (alone).
+    template <class T>
+    static constexpr bool inputs_by_sliding =
+        weights_by_gemm<T> && geometry::unpadded_unit_stride && kernels::sliding_input_gradient<T, H, W, K, F>::applies;
     // columns, then dcolumns in the same place (Q*N); dZ^T (N*F) or the row products' partial
     // sums (F*Q vectors; sized for float, the widest in values).
     // Then the output gradient over wide positions (F * N_wide), where the row products read those.
@@ -170,6 +192,12 @@ struct conv2d_stage : stage_defaults {
                 kernels::gemm<N_wide, kernels::transposed>(F, Q, params, F, geometry::wide_patches_of(in + b * In::size),
                                                            cols, N_wide, epilogue);
                 geometry::compact(cols, out + b * output_shape::size, F);
+            } else if constexpr (by_sliding<T> && std::is_same_v<Stored, T>) {
+                // Y^T[N][F] by sliding along the input rows (kernels/sliding_convolution.hpp), then
+                // transposed as below.
+                const detail::bias_activation_epilogue<Stored, Act> by_filter{params + weight_count};
+                kernels::sliding_convolution<C, H, W, K, F>(in + b * In::size, params, cols, by_filter);
+                kernels::transpose<N, F>(cols, out + b * output_shape::size);
             } else if constexpr (by_positions<T> && std::is_same_v<Stored, T>) {
                 // Y^T[N][F] = columns^T * W, the columns read in place (position_rows), then
                 // transposed into the output's filter-major layout. (bfloat16 weights as B
@@ -211,7 +239,9 @@ struct conv2d_stage : stage_defaults {
             if constexpr (weights_by_gemm<T>) {
                 // dW[Q][F] += columns[Q][N] * dZ^T[N][F]: dZ^T is F x N, a third of the columns' size or less.
                 kernels::transpose<F, N>(dz, weight_work);
-                if constexpr (geometry::unpadded_unit_stride) {
+                if constexpr (weights_by_sliding<T>) {
+                    kernels::accumulate_sliding_filter_gradient<C, H, W, K, F>(in + b * In::size, weight_work, d_params);
+                } else if constexpr (geometry::unpadded_unit_stride) {
                     // The columns read in place (im2col.hpp, patch_rows) rather than copied: for
                     // LeNet on AVX-512, the weight gradient's product alone 164 us a batch rather
                     // than 215 with the copy; whole epochs in turns, 18 pairs, 3 % faster (median).
@@ -234,8 +264,13 @@ struct conv2d_stage : stage_defaults {
                 kernels::accumulate_row_products<N>(F, Q, dz, N, cols, N, weight_work);
             }
             if (d_in != nullptr) {
-                kernels::gemm<N>(Q, F, params, F, dz, N, cols, N);
-                geometry::fold(cols, d_in + b * In::size);
+                if constexpr (inputs_by_sliding<T>) {
+                    // dZ^T is in weight_work already: the weight gradient needed it.
+                    kernels::sliding_input_gradient_of<C, H, W, K, F>(params, weight_work, d_in + b * In::size);
+                } else {
+                    kernels::gemm<N>(Q, F, params, F, dz, N, cols, N);
+                    geometry::fold(cols, d_in + b * In::size);
+                }
             }
         }
         // Row products hold dW^T[f][q] as lane sums; the parameters are W[q][f].
