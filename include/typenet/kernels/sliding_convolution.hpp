@@ -25,7 +25,7 @@
 // batch 64: the weight gradient 114 us against 164 for the patch-rows GEMM (best of 600
 // calls; 173 against 120 GFLOP/s); groups of 3 channels (15 accumulators) took 133 us,
 // of 2, 141: the wider the group, the more FMAs each broadcast and each gradient load
-// feeds. The input gradient: 157-160 us against 173-182 for the GEMM (122-128) and
+// feeds. The input gradient: 156-160 us against 173-182 for the GEMM (122-128) and
 // the fold.
 #include <cstddef>
 #include <type_traits>
@@ -38,7 +38,7 @@ namespace typenet::kernels {
 /// Whether, and how, the sliding forward pass applies to H x W inputs, K x K kernels and
 /// F filters of type T. A pass holds `rows` output rows (out_w x the filters' vectors
 /// accumulators each) next to the K weight vectors of one (channel, kernel row) and a
-/// broadcast. For LeNet's second convolution, 2 rows (16 accumulators) took 126-130 us
+/// broadcast. For LeNet's second convolution, 2 rows (16 accumulators) took 125-130 us
 /// a batch with the transpose, 3 rows 137-145, 1 row 144-150, 4 rows (32, spilled)
 /// 157-163; the position-rows GEMM 145-150 (best of 600). Measured on AVX-512 only (its
 /// 32 registers): elsewhere the GEMM stays. Input rows are unrolled whole, so they must

@@ -128,7 +128,7 @@ struct conv2d_stage : stage_defaults {
         kernels::detail::block_rows_fit<typename geometry::position_rows, kernels::register_block<T, F>>;
     /// Where the in-place paths do not apply either, but the filters fill whole vectors and
     /// the input rows are short, the same Y^T without a GEMM, before by_positions
-    /// (kernels/sliding_convolution.hpp): the same case, 126-130 us rather than 145-150
+    /// (kernels/sliding_convolution.hpp): the same case, 125-130 us rather than 145-150
     /// with the transpose (alone, best of 600).
     template <class T>
     static constexpr bool by_sliding = !geometry::template reads_in_place<kernels::simd_width<T>> &&
@@ -149,7 +149,7 @@ struct conv2d_stage : stage_defaults {
     static constexpr bool weights_by_sliding =
         weights_by_gemm<T> && geometry::unpadded_unit_stride && kernels::sliding_filter_gradient<T, C, W, K, F>::applies;
     /// ... and the input gradient (kernels/sliding_convolution.hpp) where the weight gradient's
-    /// GEMM or sliding has left dZ^T in the scratch: LeNet's second convolution, 157-160 us a
+    /// GEMM or sliding has left dZ^T in the scratch: LeNet's second convolution, 156-160 us a
     /// batch against 173-182 for the GEMM into the columns and their fold (alone).
     template <class T>
     static constexpr bool inputs_by_sliding =
