@@ -35,6 +35,17 @@
 
 namespace typenet::kernels {
 
+namespace detail {
+/// The largest divisor d of n (1 if none) with d * cost <= budget: how many output rows or
+/// channels a pass takes, so that they fill whole passes within the accumulators.
+constexpr std::size_t largest_divisor_within(std::size_t n, std::size_t cost, std::size_t budget) {
+    std::size_t best = 1;
+    for (std::size_t d = 1; d <= n; ++d)
+        if (n % d == 0 && d * cost <= budget) best = d;
+    return best;
+}
+}  // namespace detail
+
 /// Whether, and how, the sliding forward pass applies to H x W inputs, K x K kernels and
 /// F filters of type T. A pass holds `rows` output rows (out_w x the filters' vectors
 /// accumulators each) next to the K weight vectors of one (channel, kernel row) and a
@@ -50,12 +61,7 @@ struct sliding_convolution_forward {
     static constexpr std::size_t row_accumulators = out_w * vectors;
     static constexpr std::size_t accumulator_budget = 16;
     /// The most output rows that divide the output's height (no tail pass) within the budget.
-    static constexpr std::size_t rows = [] {
-        std::size_t best = 1;
-        for (std::size_t r = 1; r <= out_h; ++r)
-            if (out_h % r == 0 && r * row_accumulators <= accumulator_budget) best = r;
-        return best;
-    }();
+    static constexpr std::size_t rows = detail::largest_divisor_within(out_h, row_accumulators, accumulator_budget);
     static constexpr std::size_t max_width = 32;
     static constexpr bool applies = vector_registers == 32 && F % simd_width<T> == 0 &&
                                     row_accumulators + K * vectors + 1 <= vector_registers && K <= H && K <= W &&
@@ -140,12 +146,7 @@ struct sliding_filter_gradient {
     /// Accumulators a pass may hold, leaving registers for the window and the broadcast
     /// (g++ keeps the rest of the window in L1 and folds the broadcasts into the FMAs).
     static constexpr std::size_t accumulator_budget = vector_registers - 2;
-    static constexpr std::size_t group = [] {
-        std::size_t best = 1;
-        for (std::size_t g = 1; g <= C; ++g)
-            if (C % g == 0 && g * K * vectors <= accumulator_budget) best = g;
-        return best;
-    }();
+    static constexpr std::size_t group = detail::largest_divisor_within(C, K * vectors, accumulator_budget);
     /// Input rows are unrolled whole, so they must be short. Measured on AVX-512 only (its
     /// 32 registers): elsewhere the GEMM stays.
     static constexpr std::size_t max_width = 32;
