@@ -84,6 +84,42 @@ TEST_CASE("gemm matches a naive product (float)", "[kernels]") {
     }
 }
 
+// The column tail (on AVX-512 one masked vector, kernels::partial_lane) writes its
+// columns and nothing after them: C rows lie ldc > N apart, with guard values between.
+template <std::size_t N, class T>
+void check_tail_stays_in_its_columns(std::size_t M, std::size_t K) {
+    constexpr std::size_t guard = 7;
+    constexpr T sentinel = T(-12345);
+    const std::size_t ldc = N + guard;
+    const auto a = random_values<T>(M * K, 31 + M);
+    const auto b = random_values<T>(K * N, 32 + N);
+    std::vector<T> c(M * ldc, sentinel);
+    kernels::gemm<N, kernels::row_major, false>(M, K, a.data(), K, b.data(), N, c.data(), ldc);
+    kernels::gemm<N, kernels::row_major, true>(M, K, a.data(), K, b.data(), N, c.data(), ldc);
+    const auto product = naive(M, K, N, a, false, b);
+    std::size_t guards_kept = 0;
+    double worst = 0;
+    for (std::size_t i = 0; i < M; ++i) {
+        for (std::size_t j = 0; j < N; ++j)
+            worst = std::max(worst, std::fabs(double(c[i * ldc + j]) - 2 * double(product[i * N + j])));
+        for (std::size_t j = N; j < ldc; ++j) guards_kept += c[i * ldc + j] == sentinel;
+    }
+    CAPTURE(M, K, N);
+    CHECK(guards_kept == M * guard);
+    CHECK(worst < 1e-4);
+}
+
+TEST_CASE("gemm's column tails write their columns and nothing past them", "[kernels]") {
+    for (std::size_t M : {1, 3, 12, 29}) {
+        check_tail_stays_in_its_columns<10, float>(M, 128);
+        check_tail_stays_in_its_columns<3, float>(M, 5);
+        check_tail_stays_in_its_columns<37, float>(M, 17);
+        check_tail_stays_in_its_columns<84, float>(M, 120);
+        check_tail_stays_in_its_columns<9, double>(M, 11);
+        check_tail_stays_in_its_columns<14, double>(M, 6);
+    }
+}
+
 TEST_CASE("gemm matches a naive product (double)", "[kernels]") {
     for (std::size_t M : {1, 4, 6, 11}) {
         CAPTURE(M);
@@ -224,8 +260,8 @@ TEST_CASE("nonzero_steps lists exactly the steps where a block's rows are not al
 
 TEST_CASE("gemm skipping zero steps equals gemm, tails, depth blocks, row chunks and NaN included", "[kernels]") {
     // Both layouts of A. 97 and 200 rows cross the chunks of listed row blocks (96 rows) and of
-    // the pairs (32 rows, with an odd row left in 97); 300 steps make two depth blocks (five of
-    // the pairs', the last of 44), 61 one with a tail of five steps.
+    // the pairs (32 rows, with an odd row left in 97); 300 steps make two depth blocks (four of
+    // the pairs', the last of 60), 61 one with a tail of five steps.
     // M = 1 takes the one-row path of the row-major product.
     for (std::size_t M : {1, 5, 6, 7, 97, 200})
         for (std::size_t K : {1, 61, 64, 300}) {

@@ -154,7 +154,8 @@ inline void micro_kernel(Steps steps, const TA* a, std::size_t lda, std::size_t 
         for (std::size_t v = 0; v < NV; ++v) {
             V value = acc[r][v];
             if constexpr (Accumulate) value = value + load_lane<V>(crow + v * W);
-            store_lane(crow + v * W, epilogue(value, i0 + r, j0 + v * W));
+            // V given: an epilogue may return the full vector its arithmetic made of a partial_lane.
+            store_lane<V>(crow + v * W, epilogue(value, i0 + r, j0 + v * W));
         }
     }
 }
@@ -258,7 +259,14 @@ template <class V, std::size_t MR, std::size_t Rest, class ALayout, bool Accumul
           class Epilogue, class StepsOf>
 inline void column_tail(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, std::size_t j0,
                         T* c, std::size_t ldc, const Epilogue& epilogue, const StepsOf& steps_of) {
-    if constexpr (Rest > 0) {
+    using TB = typename BOperand::value_type;
+    if constexpr (Rest > 0 && has_partial_lanes && std::is_same_v<TB, T> && !is_scalar_lane_v<V> &&
+                  lane_width<V> == simd_width<T>) {
+        // One pass of masked vectors (AVX-512). The MLP's 128 -> 10 layer at batch 256
+        // took 6 % of a batch of inference as an 8-lane pass and a pass of two scalars.
+        column_panel<partial_lane<V, Rest>, MR, 1, ALayout, Accumulate>(M, K, a, lda, b, j0, c, ldc, epilogue,
+                                                                        steps_of);
+    } else if constexpr (Rest > 0) {
         using H = half_lane_t<V>;
         constexpr std::size_t HW = lane_width<H>;
         if constexpr (is_scalar_lane_v<H>) {
@@ -376,6 +384,32 @@ inline std::size_t nonzero_steps(const TA* a, std::size_t lda, std::size_t i0, s
             }
         }
     }
+#if defined(__AVX512BW__) && defined(__AVX512VBMI2__)
+    if constexpr (std::is_same_v<TA, float> && std::is_same_v<ALayout, row_major>) {
+        // Thirty-two steps per pass: a mask per row from two compares, and the kept
+        // steps packed by one compress of their positions (VBMI2). The eight-step
+        // passes below took about a tenth of the MLP's first layer in pairs of rows
+        // (perf). Each pass writes 32 entries at steps + n, and n <= p, so none lies
+        // past K.
+        alignas(64) static constexpr std::uint16_t first_positions[32] = {
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+            16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+        const __m512i positions = _mm512_load_si512(first_positions);
+        for (const std::size_t wide_end = K - K % 32; p < wide_end; p += 32) {
+            __mmask32 nonzero = 0;
+            for (std::size_t r = 0; r < rows; ++r) {
+                const float* row = a + (i0 + r) * lda + p;
+                const __mmask32 low = _mm512_cmp_ps_mask(_mm512_loadu_ps(row), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+                const __mmask32 high =
+                    _mm512_cmp_ps_mask(_mm512_loadu_ps(row + 16), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+                nonzero |= low | high << 16;
+            }
+            const __m512i kept = _mm512_add_epi16(positions, _mm512_set1_epi16(static_cast<short>(p)));
+            _mm512_storeu_si512(steps + n, _mm512_maskz_compress_epi16(nonzero, kept));
+            n += static_cast<std::size_t>(__builtin_popcount(nonzero));
+        }
+    }
+#endif
     if constexpr (std::is_same_v<TA, float> && std::is_same_v<ALayout, row_major>) {
         // A row's values are consecutive: eight steps per load and row, and the steps
         // of the eight whose bit is set written at once (compressed_offsets). The
@@ -556,8 +590,9 @@ inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std:
 // is zero at half of them. Two rows are both zero at a third of the steps. A block of
 // 2 rows x 8 vectors (128 columns, 16 accumulators) walks only those, and needs a block of
 // B in L1 to keep up with its FMAs (8 loads of B for 16 FMAs), so the depth goes in
-// blocks of at most pair_depth_block steps (64 x 128 floats, 32 KB) and the rows in
-// chunks of pair_chunk_rows (32 images, 100 KB), each chunk through every depth block
+// blocks of at most pair_depth_block steps (80 x 128 floats, 40 KB of this machine's
+// 48 KB L1) and the rows in chunks of pair_chunk_rows (32 images, 100 KB), each chunk
+// through every depth block
 // while the next chunk's rows are prefetched. The 784 -> 128 layer at batch 256,
 // walking the test set as the benchmark does: 409 us against 471 for the 6-row blocks
 // (best of 600, a noisy spell; in a quieter one, 285 against 307 for a hand-written
@@ -565,7 +600,18 @@ inline void gemm_in_depth_blocks(std::size_t M, std::size_t K, const TA* a, std:
 // 328-347 us against 376-399 us a batch (medians). Without prefetching, the chunks
 // waited on memory (the hand-written form: 354 against 292 us). Batch-1 inference and
 // training epochs did not change (2.6-2.7 us a sample, 0.26-0.27 s an epoch, both ways).
-inline constexpr std::size_t pair_depth_block = 64;
+// Depth blocks of 80 steps instead of 64 (10 blocks of 784 instead of 13, so fewer
+// passes over C and fewer lists): batch_predictor 282-289 us against 292-301 a batch
+// (the 10th percentiles of 3 000 batches, six of seven alternated runs); 72 steps
+// measured between the two. With them, this listing in 32-step passes and the
+// prefetch addresses below without a division a line: 282-289 us against 300-323 us
+// for the code before all three.
+//
+// Pairing rows that are alike (sorted by their count of non-zero values) cut the steps
+// a pair walks from 522 to 488 of 784, but the product ran 5 % slower in alternated
+// runs, and as slow with the pairing machinery in the batch's order: the rows of a pair
+// then lie apart at a stride known only at run time. Not kept.
+inline constexpr std::size_t pair_depth_block = 80;
 inline constexpr std::size_t pair_chunk_rows = 32;
 inline constexpr std::size_t pair_vectors = 8;
 /// Rows whose pairs decide whether the zeros are worth skipping (see gemm_row_pairs_skipping_zeros).
@@ -584,9 +630,13 @@ template <class TA>
 inline void prefetch_rows(const TA* a, std::size_t lda, std::size_t K, std::size_t rows, std::size_t from,
                           std::size_t to) {
     constexpr std::size_t line = 64 / sizeof(TA);
-    const std::size_t lines_per_row = (K + line - 1) / line;
-    for (std::size_t l = from; l < to && l < rows * lines_per_row; ++l)
-        __builtin_prefetch(a + (l / lines_per_row) * lda + (l % lines_per_row) * line, 0, 3);
+    const std::size_t lines_per_row = (K + line - 1) / line, end = to < rows * lines_per_row ? to : rows * lines_per_row;
+    // One division a call: with one a line, the address took a sixteenth of the MLP's first layer.
+    std::size_t row = from / lines_per_row, line_in_row = from % lines_per_row;
+    for (std::size_t l = from; l < end; ++l) {
+        __builtin_prefetch(a + row * lda + line_in_row * line, 0, 3);
+        if (++line_in_row == lines_per_row) line_in_row = 0, ++row;
+    }
 }
 
 // One depth block [k0, k0 + depth) of the rows in [i0, i0 + rows): each pair (and an odd
@@ -638,7 +688,7 @@ inline void gemm_row_pairs_skipping_zeros(std::size_t M, std::size_t K, const TA
                                           const row_major_operand<TB>& b, T* c, std::size_t ldc,
                                           const Epilogue& epilogue) {
     // Depth blocks of whole groups of eight steps (nonzero_steps lists eight at a time),
-    // as equal as that allows: 784 = 12 x 64 + 16.
+    // as equal as that allows: 784 = 9 x 80 + 64.
     const std::size_t groups = (K + 7) / 8, blocks = (groups + pair_depth_block / 8 - 1) / (pair_depth_block / 8);
     const std::size_t depth = 8 * ((groups + blocks - 1) / blocks);
     // Inputs without zeros worth skipping (the pairs of the first rows would skip fewer

@@ -53,11 +53,50 @@ using half_lane_t = typename half_lane<V>::type;
 template <class V>
 inline constexpr std::size_t lane_width = sizeof(V) / sizeof(lane_value_t<V>);
 
+/// The first Lanes values of a full vector V (AVX-512): the column tail of a product
+/// in one masked vector, where half, quarter and single lanes would each need a pass
+/// of their own (a 10-class output: 8 lanes, then 2 scalars with a broadcast each).
+/// Arithmetic is V's (it converts back on assignment); only load_lane and store_lane
+/// differ, and they touch Lanes values, never the memory after them. The other
+/// lanes hold whatever the arithmetic makes of zeros and are never stored.
+template <class V, std::size_t Lanes>
+struct partial_lane : V {
+    static_assert(Lanes > 0 && Lanes < V::size, "partial_lane: a tail holds fewer values than a vector");
+    static constexpr std::size_t lanes = Lanes;
+    using V::V;
+    partial_lane(const V& v) : V(v) {}  // NOLINT: implicit, as the results of V's operators come back
+};
+template <class V>
+inline constexpr bool is_partial_lane_v = false;
+template <class V, std::size_t Lanes>
+inline constexpr bool is_partial_lane_v<partial_lane<V, Lanes>> = true;
+
+#if defined(__AVX512F__)
+/// Whether this build holds column tails in partial_lane (AVX-512's masked loads and stores).
+inline constexpr bool has_partial_lanes = true;
+#else
+inline constexpr bool has_partial_lanes = false;
+#endif
+
 /// Loads one lane (scalar or vector) from unaligned memory.
 template <class V>
 inline V load_lane(const lane_value_t<V>* p) {
-    if constexpr (is_scalar_lane_v<V>) return *p;
-    else return V::load_unaligned(p);
+    if constexpr (is_scalar_lane_v<V>) {
+        return *p;
+    } else if constexpr (is_partial_lane_v<V>) {
+#if defined(__AVX512F__)
+        using T = lane_value_t<V>;
+        static_assert(sizeof(V) == 64, "partial_lane: AVX-512 vectors only");
+        if constexpr (std::is_same_v<T, float>)
+            return V(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << V::lanes) - 1), p));
+        else
+            return V(_mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << V::lanes) - 1), p));
+#else
+        static_assert(!is_partial_lane_v<V>, "partial_lane needs AVX-512");
+#endif
+    } else {
+        return V::load_unaligned(p);
+    }
 }
 
 /// Loads one lane of float from bfloat16 storage, widening as it loads (the
@@ -194,8 +233,18 @@ inline void interleave_bfloat16(const float* from, std::size_t K, std::size_t N,
 
 template <class V>
 inline void store_lane(lane_value_t<V>* p, V v) {
-    if constexpr (is_scalar_lane_v<V>) *p = v;
-    else v.store_unaligned(p);
+    if constexpr (is_scalar_lane_v<V>) {
+        *p = v;
+    } else if constexpr (is_partial_lane_v<V>) {
+#if defined(__AVX512F__)
+        if constexpr (std::is_same_v<lane_value_t<V>, float>)
+            _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << V::lanes) - 1), v);
+        else
+            _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << V::lanes) - 1), v);
+#endif
+    } else {
+        v.store_unaligned(p);
+    }
 }
 
 /// a * b + c. Where the CPU has FMA, scalar lanes use it explicitly, as vector
