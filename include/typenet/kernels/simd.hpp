@@ -241,6 +241,8 @@ inline void store_lane(lane_value_t<V>* p, V v) {
             _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << V::lanes) - 1), v);
         else
             _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << V::lanes) - 1), v);
+#else
+        static_assert(!is_partial_lane_v<V>, "partial_lane needs AVX-512");
 #endif
     } else {
         v.store_unaligned(p);
