@@ -262,6 +262,23 @@ inline V mul_add(V a, V b, V c) {
         return a * b + c;
 #endif
     } else {
+        // Explicit FMA instructions: xsimd 8.1 has no AVX-512 kernel for fma, nor one for
+        // the narrower batches (half_lane) an AVX-512 build picks, and its generic x * y + z
+        // is fused only where g++ contracts it (-O2 and up). The -O1 sanitizer build
+        // rounded those lanes differently from scalar ones: a masked column tail
+        // (partial_lane) differently from the same columns in half lanes and scalars.
+        using T = lane_value_t<V>;
+        constexpr bool is_float = std::is_same_v<T, float>, is_double = std::is_same_v<T, double>;
+#if defined(__AVX512F__)
+        if constexpr (sizeof(V) == 64 && is_float) return V(_mm512_fmadd_ps(a, b, c));
+        if constexpr (sizeof(V) == 64 && is_double) return V(_mm512_fmadd_pd(a, b, c));
+#endif
+#if defined(__FMA__)
+        if constexpr (sizeof(V) == 32 && is_float) return V(_mm256_fmadd_ps(a, b, c));
+        if constexpr (sizeof(V) == 32 && is_double) return V(_mm256_fmadd_pd(a, b, c));
+        if constexpr (sizeof(V) == 16 && is_float) return V(_mm_fmadd_ps(a, b, c));
+        if constexpr (sizeof(V) == 16 && is_double) return V(_mm_fmadd_pd(a, b, c));
+#endif
         return xsimd::fma(a, b, c);
     }
 }
