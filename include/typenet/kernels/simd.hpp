@@ -63,6 +63,7 @@ template <class V, std::size_t Lanes>
 struct partial_lane : V {
     static_assert(Lanes > 0 && Lanes < V::size, "partial_lane: a tail holds fewer values than a vector");
     static constexpr std::size_t lanes = Lanes;
+    static constexpr unsigned mask = (1u << Lanes) - 1;  ///< the lanes loads and stores touch
     using V::V;
     partial_lane(const V& v) : V(v) {}  // NOLINT: implicit, as the results of V's operators come back
 };
@@ -88,9 +89,9 @@ inline V load_lane(const lane_value_t<V>* p) {
         using T = lane_value_t<V>;
         static_assert(sizeof(V) == 64, "partial_lane: AVX-512 vectors only");
         if constexpr (std::is_same_v<T, float>)
-            return V(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << V::lanes) - 1), p));
+            return V(_mm512_maskz_loadu_ps(static_cast<__mmask16>(V::mask), p));
         else
-            return V(_mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << V::lanes) - 1), p));
+            return V(_mm512_maskz_loadu_pd(static_cast<__mmask8>(V::mask), p));
 #else
         static_assert(!is_partial_lane_v<V>, "partial_lane needs AVX-512");
 #endif
@@ -238,9 +239,9 @@ inline void store_lane(lane_value_t<V>* p, V v) {
     } else if constexpr (is_partial_lane_v<V>) {
 #if defined(__AVX512F__)
         if constexpr (std::is_same_v<lane_value_t<V>, float>)
-            _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << V::lanes) - 1), v);
+            _mm512_mask_storeu_ps(p, static_cast<__mmask16>(V::mask), v);
         else
-            _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << V::lanes) - 1), v);
+            _mm512_mask_storeu_pd(p, static_cast<__mmask8>(V::mask), v);
 #else
         static_assert(!is_partial_lane_v<V>, "partial_lane needs AVX-512");
 #endif
