@@ -65,9 +65,11 @@ inline double torch_epoch(torch::nn::Sequential& net) {
 }
 
 /// Batch-256 inference throughput of `net` (in eval mode), samples per second: walking
-/// the test set, the class of every sample (common.hpp's throughput).
+/// the test set, the class of every sample (common.hpp's throughput). Under
+/// InferenceMode, the mode libtorch provides for inference: no autograd records and no
+/// version counter bumps (NoGradGuard still keeps the latter).
 inline double torch_throughput(torch::nn::Sequential& net) {
-    torch::NoGradGuard no_grad;
+    torch::InferenceMode inference;
     const auto& data = fashion();
     const std::size_t first_limit = data.test.size() - throughput_batch;
     return throughput([&](std::size_t r) {

@@ -39,7 +39,7 @@ torch::nn::Sequential make_bn_cnn() {
 
 double test_accuracy(torch::nn::Sequential& net) {
     const auto& test = bench::fashion().test;
-    torch::NoGradGuard no_grad;
+    torch::InferenceMode inference;  // as torch_bench infers: no autograd records, no version counters
     net->eval();
     std::size_t correct = 0;
     const std::size_t chunk = 500;
