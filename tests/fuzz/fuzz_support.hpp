@@ -21,6 +21,13 @@ inline void require(bool ok, const char* what) {
     }
 }
 
+/// TYPENET_FUZZ_VERBOSE set (to anything): the targets say which loads succeeded,
+/// e.g. to see that the seeds reach the accepting path (replay_main, -runs=0).
+inline bool verbose() {
+    static const bool on = std::getenv("TYPENET_FUZZ_VERBOSE") != nullptr;
+    return on;
+}
+
 /// /dev/shm/typenet-fuzz-<pid>-<suffix> (memory-backed when /dev/shm exists),
 /// removed when the process exits normally.
 inline std::filesystem::path scratch_file(const std::string& suffix) {
