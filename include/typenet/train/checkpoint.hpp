@@ -108,6 +108,11 @@ inline random_engine::snapshot get_generator(weights_reader& r, const std::strin
     g.spare_normal = get_f64(r, what);
     const std::uint32_t has_spare = r.u32(what);
     if (has_spare > 1) throw weights_error(where + "corrupted: bad spare-normal flag in " + what);
+    // xoshiro256** never reaches the all-zero state, and from it returns 0 forever:
+    // a resumed run would hang in its next shuffle or shift (below(n) rejects 0 for
+    // every n not a power of two).
+    if (g.words[0] == 0 && g.words[1] == 0 && g.words[2] == 0 && g.words[3] == 0)
+        throw weights_error(where + "corrupted: " + what + " is in the all-zero state, which no generator reaches");
     g.has_spare_normal = has_spare == 1;
     return g;
 }
