@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything typenet needs from Debian packages (run as root).
 # Usage: scripts/install-deps.sh [--bench] [--onnx-fixtures]
-#   --bench          also installs the peers used by bench/ (libtorch, dlib).
+#   --bench          also installs the other peers used by bench/ (dlib, OpenBLAS).
 #   --onnx-fixtures  also installs PyTorch and python3-onnx (about 174 MB), needed
 #                    only to regenerate tests/onnx/ with scripts/make_onnx_fixtures.py;
 #                    the generated fixtures are committed, so CI does not need them.
@@ -14,10 +14,11 @@ packages=(
   clang-14 libclang-rt-14-dev  # fuzzing (scripts/fuzz.sh): libFuzzer ships with clang's runtime
   dataset-fashion-mnist
   libonnx-dev libprotobuf-dev  # ONNX import (typenet::onnx), its test and tool; generated headers, no protoc needed
+  libtorch-dev                 # test_torch_parity: outputs and gradients against libtorch (about 1 GB installed)
 )
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(libtorch-dev libdlib-dev libopenblas-dev) ;;
+    --bench) packages+=(libdlib-dev libopenblas-dev) ;;
     --onnx-fixtures) packages+=(python3-torch python3-onnx) ;;
     *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac

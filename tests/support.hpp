@@ -10,10 +10,20 @@
 
 #include <unistd.h>
 
+#include <xsimd/xsimd.hpp>
+
 #include <typenet/core/random.hpp>
 #include <typenet/data/dataset.hpp>
 
 namespace test_support {
+
+/// The vectors this program's kernels use ("avx512bw, 16 floats a vector"): named by
+/// the checks that hold only for some widths, where they do not apply, so that what a
+/// build leaves out is said in its output (WARN) rather than passing without a word.
+inline std::string this_build() {
+    return std::string(xsimd::default_arch::name()) + ", " + std::to_string(xsimd::batch<float>::size) +
+           " floats a vector";
+}
 
 /// n values uniform in [-scale, scale).
 template <class T>

@@ -180,6 +180,9 @@ TEST_CASE("the sliding forward pass equals the GEMM on the copied columns", "[co
             kernels::gemm<F>(N, Q, cols_t.data(), Q, w.data(), F, by_gemm.data(), F, epilogue);
             kernels::sliding_convolution<C, H, W, K, F>(x.data(), w.data(), sliding.data(), epilogue);
             for (std::size_t i = 0; i < by_gemm.size(); ++i) REQUIRE(sliding[i] == by_gemm[i]);
+        } else {
+            WARN("sliding forward pass for C=" << C << " " << H << "x" << W << " K=" << K << " F=" << F
+                                               << " not exercised: it does not apply on " << test_support::this_build());
         }
     };
     check.operator()<float, 6, 12, 12, 5, 16>(2, 80);   // LeNet's second convolution: 2 rows of 8 a pass
@@ -211,6 +214,9 @@ TEST_CASE("the sliding weight gradient equals the GEMM on the copied columns", "
                 kernels::accumulate_sliding_filter_gradient<C, H, W, K, F>(x.data(), dzt.data(), sliding.data());
             }
             for (std::size_t i = 0; i < by_gemm.size(); ++i) REQUIRE(sliding[i] == by_gemm[i]);
+        } else {
+            WARN("sliding weight gradient for C=" << C << " " << H << "x" << W << " K=" << K << " F=" << F
+                                                  << " not exercised: it does not apply on " << test_support::this_build());
         }
     };
     check.operator()<float, 6, 12, 12, 5, 16>(6, 70);   // LeNet's second convolution: one pass per kernel row
@@ -243,6 +249,9 @@ TEST_CASE("the sliding input gradient agrees with the GEMM into the columns and 
             kernels::sliding_input_gradient_of<C, H, W, K, F>(w.data(), dzt.data(), sliding.data());
             for (std::size_t i = 0; i < folded.size(); ++i)
                 REQUIRE(sliding[i] == Approx(folded[i]).epsilon(1e-5).margin(1e-5));
+        } else {
+            WARN("sliding input gradient for C=" << C << " " << H << "x" << W << " K=" << K << " F=" << F
+                                                 << " not exercised: it does not apply on " << test_support::this_build());
         }
     };
     check.operator()<6, 12, 12, 5, 16>(90);  // LeNet's second convolution; every pixel written over the 7s
@@ -273,6 +282,10 @@ TEST_CASE("a forward GEMM reading the positions in place equals one on the copie
             const double tolerance = in_place_tolerance<T>;
             for (std::size_t i = 0; i < copied.size(); ++i)
                 REQUIRE(in_place_t[i] == Approx(copied[i]).epsilon(tolerance).margin(tolerance));
+        } else {
+            WARN("in-place forward GEMM for C=" << C << " " << H << "x" << W << " K=" << K << " F=" << F
+                                                << " not exercised: no whole output rows fit a register block on "
+                                                << test_support::this_build());
         }
     };
     check.operator()<float, 6, 12, 12, 5, 16>(16, 60);   // LeNet's second convolution: 8 x 8 outputs, blocks of 2 rows

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -68,6 +69,25 @@ void check_sizes(std::size_t M, std::size_t K, double tolerance) {
 }
 
 }  // namespace
+
+TEST_CASE("the program runs the instruction set it was built for", "[kernels][isa]") {
+    // The per-level builds (tests/CMakeLists.txt, "isa LEVEL: ...") pass their level in
+    // TYPENET_TEST_ISA: xsimd must have picked that level's vectors, or the build's flags
+    // did not reach the kernels. The native build says what it runs.
+    const std::string arch = xsimd::default_arch::name();
+    const std::size_t floats = xsimd::batch<float>::size;
+#ifdef TYPENET_TEST_ISA
+    const std::string level = TYPENET_TEST_ISA;
+    INFO("built for " << level << "; xsimd runs " << arch << " with " << floats << " floats a vector");
+    if (level == "sse2") CHECK((arch == "sse2" && floats == 4));
+    else if (level == "avx2") CHECK((arch == "fma3+avx2" && floats == 8));
+    else if (level == "avx512") CHECK((arch == "avx512bw" && floats == 16));
+    else FAIL("unknown level " << level);
+#else
+    WARN("native build: xsimd runs " << arch << " with " << floats << " floats a vector");
+    CHECK(floats >= 4);
+#endif
+}
 
 TEST_CASE("gemm matches a naive product (float)", "[kernels]") {
     for (std::size_t M : {1, 2, 5, 6, 7, 13, 64}) {
