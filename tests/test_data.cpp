@@ -27,40 +27,9 @@
 
 #include "support.hpp"
 
-// The largest single allocation through operator new (std::vector's included),
-// to show that the readers do not allocate what a header merely claims.
-static std::atomic<std::size_t> largest_allocation{0};
+#include "counting_new.hpp"
 
-// All out of line: inlined into callers, GCC would pair malloc with operator
-// delete (or `new` with free) and warn (-Wmismatched-new-delete).
-__attribute__((noinline)) void* operator new(std::size_t n) {
-    std::size_t seen = largest_allocation.load(std::memory_order_relaxed);
-    while (n > seen && !largest_allocation.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
-    }
-    if (void* p = std::malloc(n > 0 ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-// Every other form that pairs with free, too: under AddressSanitizer the forms not
-// replaced here are ASan's own, and Catch's `new (std::nothrow)` freed by the
-// delete above is a reported alloc-dealloc mismatch.
-__attribute__((noinline)) void* operator new[](std::size_t n) { return ::operator new(n); }
-__attribute__((noinline)) void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    try {
-        return ::operator new(n);
-    } catch (...) {
-        return nullptr;
-    }
-}
-__attribute__((noinline)) void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-    return ::operator new(n, t);
-}
-__attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-
+using test_support::largest_allocation;
 using namespace typenet;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -565,13 +534,17 @@ TEST_CASE("split refuses fractions outside (0, 1) and ones that leave a part emp
     CHECK(second.size() == 2);
 }
 
+// scripts/install-deps.sh installs the data set (Debian's dataset-fashion-mnist): where it
+// is missing, the tests that read it fail and say so, rather than pass having read nothing.
+void require_fashion_mnist() {
+    if (!fs::exists(data::fashion_mnist_default_dir))
+        FAIL(data::fashion_mnist_default_dir << " is absent: install Debian's dataset-fashion-mnist "
+                                               "(scripts/install-deps.sh, or apt-get install -y dataset-fashion-mnist)");
+}
+
 TEST_CASE("the real Fashion-MNIST files load with the expected shapes, range and classes",
           "[data][fashion_mnist][real]") {
-    if (!fs::exists(data::fashion_mnist_default_dir)) {
-        WARN("skipped: " << data::fashion_mnist_default_dir
-                         << " is absent (Debian package dataset-fashion-mnist)");
-        return;
-    }
+    require_fashion_mnist();
     const auto set = data::fashion_mnist<float>(data::fashion_mnist_default_dir, {.train_limit = 2000});
     REQUIRE(set.train.size() == 2000);
     REQUIRE(set.test.size() == 10000);
@@ -591,21 +564,29 @@ TEST_CASE("the real Fashion-MNIST files load with the expected shapes, range and
     CHECK(set.train.labels[0] == 9);  // the first training image is an ankle boot
 }
 
-TEST_CASE("a small MLP learns real Fashion-MNIST images from a 2000-image subset", "[data][fashion_mnist][real]") {
-    if (!fs::exists(data::fashion_mnist_default_dir)) {
-        WARN("skipped: " << data::fashion_mnist_default_dir
-                         << " is absent (Debian package dataset-fashion-mnist)");
-        return;
-    }
-    const auto set = data::fashion_mnist<float>(data::fashion_mnist_default_dir, {.train_limit = 2000, .test_limit = 2000});
-    using net = sequential<input<1, 28, 28>, flatten, dense<64>, relu, dense<10>>;
-    model<net> m(1);
-    const auto h = fit(m, set.train, softmax_cross_entropy{}, sgd{.learning_rate = 0.02, .momentum = 0.9},
-                       fit_options{.epochs = 10, .batch_size = 32, .seed = 1, .progress = false});
-    const double test_accuracy = accuracy(m, set.test);
-    INFO("test accuracy on 2000 test images after 10 epochs on 2000 training images: " << std::to_string(test_accuracy));
-    // A correct implementation lands near 0.80 here; chance is 0.10, and a broken
-    // gradient or shuffle typically stays below 0.6.
-    CHECK(test_accuracy >= 0.75);
+TEST_CASE("an MLP learns real Fashion-MNIST images from a 4000-image subset, better than a linear model",
+          "[data][fashion_mnist][real]") {
+    require_fashion_mnist();
+    const auto set = data::fashion_mnist<float>(data::fashion_mnist_default_dir, {.train_limit = 4000, .test_limit = 2000});
+    // The same training for both: a linear model (softmax regression) is the baseline a
+    // working hidden layer must beat. A broken hidden layer (dead units, a wrong
+    // gradient through relu) leaves at most the linear model's accuracy.
+    const auto train = [&](auto& m) {
+        return fit(m, set.train, softmax_cross_entropy{}, sgd{.learning_rate = 0.01, .momentum = 0.9},
+                   fit_options{.epochs = 10, .batch_size = 32, .seed = 1, .progress = false,
+                               .schedule = learning_rate_schedule::cosine(0.05)});
+    };
+    model<sequential<input<1, 28, 28>, flatten, dense<256>, relu, dense<10>>> mlp(1);
+    model<sequential<input<1, 28, 28>, flatten, dense<10>>> linear(1);
+    const auto h = train(mlp);
+    train(linear);
+    const double mlp_accuracy = accuracy(mlp, set.test), linear_accuracy = accuracy(linear, set.test);
+    INFO("test accuracy on 2000 test images after 10 epochs on 4000 training images: MLP "
+         << std::to_string(mlp_accuracy) << ", linear " << std::to_string(linear_accuracy));
+    // Measured with seeds 1, 2, 3: MLP 0.849, 0.843, 0.844 against linear 0.827, 0.823,
+    // 0.828 (a lead of 2.0 to 2.2 points); without the schedule the two are within noise
+    // of each other at this size.
+    CHECK(mlp_accuracy >= linear_accuracy + 0.01);
+    CHECK(linear_accuracy >= 0.70);  // the baseline itself learned: chance is 0.10
     CHECK(h.last().loss < h.epochs.front().loss);
 }

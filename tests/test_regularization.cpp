@@ -10,6 +10,7 @@
 #include <utility>
 #include <string>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include <typenet/typenet.hpp>
@@ -139,10 +140,14 @@ TEMPLATE_TEST_CASE("every optimiser updates disjoint slices like the whole array
             o.step(std::span<TestType>(sliced).subspan(0, cut), std::span<const TestType>(g).subspan(0, cut), ss, 0);
             o.step(std::span<TestType>(sliced).subspan(cut), std::span<const TestType>(g).subspan(cut), ss, cut);
         }
-        for (std::size_t i = 0; i < n; ++i) CHECK(sliced[i] == Approx(whole[i]).epsilon(1e-5));
+        // A slice's values go through vector lanes or the scalar tail depending on where
+        // the cut falls; both are one fused multiply-add chain per value, so a few units
+        // in the last place at most: 1e-6 relative in float, 1e-14 in double.
+        const double tolerance = std::is_same_v<TestType, float> ? 1e-6 : 1e-14;
+        for (std::size_t i = 0; i < n; ++i) CHECK(sliced[i] == Approx(whole[i]).epsilon(tolerance).margin(0));
         REQUIRE(ss.values().size() == sw.values().size());
         for (std::size_t i = 0; i < ss.values().size(); ++i)
-            CHECK(ss.values()[i] == Approx(sw.values()[i]).epsilon(1e-5).margin(1e-7));
+            CHECK(ss.values()[i] == Approx(sw.values()[i]).epsilon(tolerance).margin(0));
         CHECK(ss.steps == 3);
     };
     check(sgd{.learning_rate = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
@@ -364,6 +369,7 @@ TEST_CASE("augmentation: flips and shifts, seeded, in place", "[augment]") {
 TEST_CASE("a batch-normalised network with dropout learns with every optimiser", "[training]") {
     using net = sequential<input<2>, dense<16>, batch_norm, relu, dropout<10>, dense<16>, batch_norm, relu, dense<3>>;
     const auto d = data::gaussian_blobs<float>(300, 3, 0.4, 11);
+    const auto held_out = data::gaussian_blobs<float>(300, 3, 0.4, 111);  // the same blobs, other draws
     auto train_with = [&](auto optimizer, std::size_t threads) {
         model<net> m(12);
         const std::vector<float> before(m.state().begin(), m.state().end());
@@ -372,7 +378,7 @@ TEST_CASE("a batch-normalised network with dropout learns with every optimiser",
                             .schedule = learning_rate_schedule::cosine(0.1)});
         INFO("threads " << threads);
         CHECK(h.epochs.back().loss < h.epochs.front().loss);
-        CHECK(accuracy(m, d) > 0.9);
+        CHECK(accuracy(m, held_out) > 0.9);
         CHECK(!std::equal(before.begin(), before.end(), m.state().begin()));  // running statistics moved
         return m;
     };

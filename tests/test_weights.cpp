@@ -19,7 +19,10 @@
 #include <typenet/io/weights.hpp>
 #include <typenet/typenet.hpp>
 
+#include "counting_new.hpp"
 #include "support.hpp"
+
+using test_support::largest_allocation;
 
 using namespace typenet;
 namespace fs = std::filesystem;
@@ -360,6 +363,9 @@ TEST_CASE("huge counts and dimensions in a tiny weight file are refused before a
     w.u64(3);
     for (int i = 0; i < 3; ++i) w.u64(std::uint64_t{1} << 20);
     write_bytes(dir / "liar.tnw", w.bytes());
+    // What a load may allocate: its own bookkeeping, far below what the header claims.
+    constexpr std::size_t bound = std::size_t{1} << 20;
+    largest_allocation = 0;
     CHECK_THAT(thrown_message([&] { load(m, dir / "liar.tnw"); }),
                Contains("truncated") && Contains("the values of tensor 0 'weights' of layer 0 [1048576, 1048576, 1048576]"));
     // Dimensions whose product overflows 64 bits.
@@ -368,13 +374,18 @@ TEST_CASE("huge counts and dimensions in a tiny weight file are refused before a
     o.str("weights");
     o.u64(4);
     for (int i = 0; i < 4; ++i) o.u64(std::uint64_t{1} << 40);
+    CHECK(largest_allocation.load() < bound);
     write_bytes(dir / "overflow.tnw", o.bytes());
+    largest_allocation = 0;
     CHECK_THAT(thrown_message([&] { load(m, dir / "overflow.tnw"); }), Contains("corrupted: the tensors up to tensor 0 hold more values"));
     // A name claiming a gigabyte.
     auto n = header(10, 1);
     n.u64(0);
     n.u64(std::uint64_t{1} << 30);
+    CHECK(largest_allocation.load() < bound);
     write_bytes(dir / "name.tnw", n.bytes());
+    largest_allocation = 0;
     CHECK_THAT(thrown_message([&] { load(m, dir / "name.tnw"); }), Contains("bytes long, more than any typenet writes"));
+    CHECK(largest_allocation.load() < bound);
     CHECK(m == before);
 }
