@@ -3,7 +3,8 @@
 // remembers the largest, for the programs that check what allocates: the hot path
 // allocates nothing (test_allocations), and readers do not allocate what a header
 // merely claims (test_data, test_weights). Include it in exactly one translation unit
-// of a program.
+// of a program; its other translation units define TYPENET_COUNTING_NEW_COUNTERS_ONLY
+// before including it, for the counters alone.
 #include <atomic>
 #include <cstddef>
 #include <cstdlib>
@@ -21,6 +22,7 @@ inline void note_allocation(std::size_t n) noexcept {
 }
 }  // namespace test_support
 
+#ifndef TYPENET_COUNTING_NEW_COUNTERS_ONLY
 // All out of line: inlined into callers, GCC would pair malloc with operator delete
 // (or `new` with free) and warn (-Wmismatched-new-delete). The nothrow and array
 // forms too: under AddressSanitizer a form not replaced here is ASan's own, and
@@ -58,3 +60,4 @@ __attribute__((noinline)) void operator delete(void* p, std::align_val_t) noexce
 __attribute__((noinline)) void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
 __attribute__((noinline)) void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 __attribute__((noinline)) void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#endif  // TYPENET_COUNTING_NEW_COUNTERS_ONLY

@@ -30,7 +30,7 @@ static_assert(std::is_same_v<image_mlp::output_shape, shape<10>>);
 static_assert(image_mlp::layer_count == 7);
 static_assert(image_mlp::parameter_count == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10);
 
-using spiral_net = sequential<input<2>, dense<16>, tanh_, dense<16>, tanh_, dense<2>>;
+using spiral_net = sequential<input<2>, dense<16>, tanh_act, dense<16>, tanh_act, dense<2>>;
 static_assert(spiral_net::parameter_count == (2 * 16 + 16) + (16 * 16 + 16) + (16 * 2 + 2));
 static_assert(spiral_net::output_size == 2);
 

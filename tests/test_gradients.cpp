@@ -29,53 +29,66 @@ gradient_check_result check_classifier(std::size_t batch, std::uint64_t seed) {
 }
 
 // A test-only activation whose backward forgets a factor of 2 in sigmoid's derivative.
-struct broken_sigmoid : detail::elementwise_activation<broken_sigmoid> {
+struct broken_sigmoid : elementwise<broken_sigmoid> {
+    static constexpr std::string_view name = "broken_sigmoid";
     [[maybe_unused]] static constexpr std::size_t flops_per_value = 4;  // the activation interface asks for it; unused here
+    static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
     static V forward_lane(V z) { return sigmoid::forward_lane(z); }
     template <class V>
     static V backward_lane(V y, V g) { return V(2) * sigmoid::backward_lane(y, g); }
 };
 
+// A test-only ReLU whose backward has the wrong sign.
+struct wrong_sign_relu : elementwise<wrong_sign_relu> {
+    static constexpr std::string_view name = "wrong_sign_relu";
+    [[maybe_unused]] static constexpr std::size_t flops_per_value = 1;
+    static constexpr derivative_from derivative = derivative_from::output;
+    template <class V>
+    static V forward_lane(V z) { return relu::forward_lane(z); }
+    template <class V>
+    static V backward_lane(V y, V g) { return -relu::backward_lane(y, g); }
+};
+
+/// conv2d, relu, max_pool: ReLU zeros tie inside pooling windows, where the loss has kinks.
+template <class Act>
+using pooled_relu_net = sequential<input<1, 12, 12>, conv2d<4, 3>, Act, max_pool<2>, flatten, dense<10>>;
+
 }  // namespace
+
+TEST_CASE("gradient_check leaves out the kinks of ReLU zeros tied in max-pool windows, and counts them",
+          "[gradient]") {
+    // Without the kink test, this network reported a largest error of 1.0 on the max-pool
+    // input gradient for every seed (the one-sided slopes at a tie are 0 and 1).
+    std::size_t kinks = 0, checked = 0;
+    for (std::uint64_t seed : {1, 2, 3}) {
+        const auto hinge_check = check_classifier<pooled_relu_net<relu>, hinge>(4, seed);
+        const auto softmax_check = check_classifier<pooled_relu_net<relu>, softmax_cross_entropy>(4, seed + 10);
+        for (const auto* r : {&hinge_check, &softmax_check}) {
+            INFO("seed " << seed << ": " << r->kinks_skipped() << " kinks left out");
+            require_all_below(*r, 1e-6);
+            kinks += r->kinks_skipped();
+            for (const auto& l : r->layers) checked += l.parameters_checked + l.inputs_checked;
+        }
+    }
+    INFO(kinks << " of " << checked << " values left out");
+    CHECK(kinks > 0);
+    CHECK(kinks * 20 < checked);
+}
+
+TEST_CASE("a wrong sign in a backward pass is caught among kinks", "[gradient]") {
+    const auto r = check_classifier<pooled_relu_net<wrong_sign_relu>, softmax_cross_entropy>(4, 1);
+    REQUIRE(r.layers.size() == 5);
+    CHECK(r.layers[1].input_error > 0.5);      // the broken activation's input gradient
+    CHECK(r.layers[0].parameter_error > 0.5);  // and the convolution's weights below it
+    CHECK(r.layers[4].parameter_error <= 1e-6);
+}
 
 TEST_CASE("dense (with bias) passes the gradient check", "[gradient]") {
     const auto r = check_classifier<sequential<input<5>, dense<4>>, softmax_cross_entropy>(3, 11);
     REQUIRE(r.layers.size() == 1);
     CHECK(r.layers[0].layer == "dense<4>");
     CHECK(r.layers[0].parameters_checked == 5 * 4 + 4);
-    require_all_below(r, 1e-6);
-}
-
-TEST_CASE("relu passes the gradient check", "[gradient]") {
-    require_all_below(check_classifier<sequential<input<6>, dense<8>, relu, dense<3>>, softmax_cross_entropy>(4, 21),
-                      1e-6);
-}
-
-TEST_CASE("sigmoid passes the gradient check", "[gradient]") {
-    require_all_below(check_classifier<sequential<input<6>, dense<8>, sigmoid, dense<3>>, softmax_cross_entropy>(4, 31),
-                      1e-6);
-}
-
-TEST_CASE("tanh passes the gradient check", "[gradient]") {
-    require_all_below(check_classifier<sequential<input<6>, dense<8>, tanh_act, dense<3>>, softmax_cross_entropy>(4, 41),
-                      1e-6);
-}
-
-TEST_CASE("softmax layer passes the gradient check", "[gradient]") {
-    // softmax as a layer, trained through mse on its probabilities.
-    using net = sequential<input<4>, dense<5>, softmax>;
-    model<net, double> m(51);
-    const auto x = random_values<double>(3 * 4, 52, 2.0);
-    const auto t = random_values<double>(3 * 5, 53);
-    require_all_below(gradient_check(m, mse{}, std::span<const double>(x), std::span<const double>(t)), 1e-6);
-}
-
-TEST_CASE("flatten passes the gradient check", "[gradient]") {
-    using net = sequential<input<2, 3, 3>, flatten, dense<4>, relu, dense<3>>;
-    const auto r = check_classifier<net, softmax_cross_entropy>(2, 61);
-    REQUIRE(r.layers.size() == 4);
-    CHECK(r.layers[0].layer == "flatten");
     require_all_below(r, 1e-6);
 }
 

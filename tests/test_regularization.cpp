@@ -15,12 +15,10 @@
 
 #include <typenet/typenet.hpp>
 
-#include "gradient_support.hpp"
 #include "support.hpp"
 
 using test_support::random_labels;
 using test_support::random_values;
-using test_support::require_all_below;
 
 using namespace typenet;
 
@@ -184,42 +182,6 @@ TEST_CASE("dropout: inverted in training, seeded, the identity at inference", "[
     CHECK(std::equal(first.begin(), first.end(), ws.output()));
     forward_pass(m.parameters().data(), ws, x.data(), 1, false, pass_mode<float>{true, nullptr, nullptr, &other});
     CHECK(!std::equal(first.begin(), first.end(), ws.output()));
-}
-
-TEST_CASE("dropout passes the gradient check with a fixed mask", "[dropout][gradient]") {
-    using net = sequential<input<6>, dense<8>, relu, dropout<50>, dense<3>>;
-    model<net, double> m(61);
-    const auto x = random_values<double>(4 * 6, 62);
-    const auto y = random_labels(4, 3, 63);
-    const auto r = gradient_check(m, softmax_cross_entropy{}, std::span<const double>(x), std::span<const label_t>(y));
-    REQUIRE(r.layers.size() == 4);
-    CHECK(r.layers[2].layer == "dropout<50>");
-    require_all_below(r, 1e-6);
-}
-
-// ---------------------------------------------------------------- batch_norm
-
-TEST_CASE("batch_norm passes the gradient check after dense and after conv2d", "[batch_norm][gradient]") {
-    SECTION("dense") {
-        using net = sequential<input<6>, dense<5>, batch_norm, relu, dense<3>>;
-        model<net, double> m(71);
-        randomize_batch_norm(m, 72);
-        const auto x = random_values<double>(4 * 6, 73);
-        const auto y = random_labels(4, 3, 74);
-        const auto r = gradient_check(m, softmax_cross_entropy{}, std::span<const double>(x), std::span<const label_t>(y));
-        CHECK(r.layers[1].layer == "batch_norm");
-        CHECK(r.layers[1].parameters_checked == 10);
-        require_all_below(r, 1e-6);
-    }
-    SECTION("conv2d, statistics over batch and positions") {
-        using net = sequential<input<2, 5, 5>, conv2d<3, 3>, batch_norm, relu, flatten, dense<3>>;
-        model<net, double> m(81);
-        randomize_batch_norm(m, 82);
-        const auto x = random_values<double>(3 * 50, 83);
-        const auto y = random_labels(3, 3, 84);
-        require_all_below(
-            gradient_check(m, softmax_cross_entropy{}, std::span<const double>(x), std::span<const label_t>(y)), 1e-6);
-    }
 }
 
 TEST_CASE("batch_norm: batch statistics in training, running statistics at inference", "[batch_norm]") {

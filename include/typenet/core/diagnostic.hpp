@@ -25,6 +25,10 @@ struct expects {};
 template <std::size_t Rank>
 struct rank {};
 
+/// The protocol member a layer lacks or gets wrong (layers/protocol.hpp).
+template <class What>
+struct missing {};
+
 /// Always false; only its template arguments matter, for the compiler's note.
 template <class... Facts>
 inline constexpr bool layer_error = false;

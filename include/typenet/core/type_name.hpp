@@ -7,8 +7,10 @@
 // sequential<...>, and clang keeps whatever sugar the type was written with. A
 // weight file saved by one program must load in another whatever the compiler
 // or the spelling, so templates over sizes or types are spelled here from their
-// arguments, always all of them: "conv2d<6, 5, 1, 0>", "max_pool<2, 2>". Only the
-// bare names come from the compiler, with the typenet:: qualifiers removed.
+// arguments, always all of them: "conv2d<6, 5, 1, 0>", "max_pool<2, 2>". A layer's
+// bare name is its stable `name` (protocol.hpp), so a user's layer reads the same
+// whatever namespace it lives in; other names (sequential, input) come from the
+// compiler, with the typenet:: qualifiers removed.
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -34,16 +36,20 @@ inline std::string without_typenet_qualifiers(std::string s) {
     return s;
 }
 
-/// The template's own name, "conv2d" of "typenet::conv2d<6, 5>".
+/// The template's own name, "conv2d" of "typenet::conv2d<6, 5>": its stable name if it has one.
 template <class T>
 std::string template_name() {
+    if constexpr (requires { std::string_view(T::name); }) return std::string(T::name);
     const std::string_view raw = raw_type_name<T>();
     return without_typenet_qualifiers(std::string(raw.substr(0, raw.find('<'))));
 }
 
 template <class T>
 struct spelling {
-    static std::string get() { return without_typenet_qualifiers(std::string(raw_type_name<T>())); }
+    static std::string get() {
+        if constexpr (requires { std::string_view(T::name); }) return std::string(T::name);
+        else return without_typenet_qualifiers(std::string(raw_type_name<T>()));
+    }
 };
 
 // Templates over sizes: layers (dense, conv2d, pooling, dropout) and input.

@@ -1,65 +1,21 @@
 #pragma once
-// Element-wise activations. Each one is written once, over a lane type V (a scalar
-// or an xsimd batch), as two formulas:
-//   forward_lane(z)      the activation
-//   backward_lane(y, g)  the incoming gradient g times the derivative, expressed
-//                        through the output y, so backward needs only the output
-//                        (which is what a fused dense+activation keeps).
-// The same formulas run in the GEMM epilogue of a fused dense layer and in the
-// stand-alone stage below; the stand-alone stage is the unfused reference path.
+// The built-in element-wise activations, each one formula over a lane type V and
+// its derivative (layers/elementwise.hpp says what the members mean). relu, sigmoid,
+// tanh_act and leaky_relu write the derivative through the output y, so backward needs
+// only what forward wrote; gelu and silu through the input z.
 #include <cstddef>
+#include <string_view>
 
-#include <xsimd/xsimd.hpp>
-
-#include "../kernels/simd.hpp"
-#include "layer.hpp"
+#include "elementwise.hpp"
+#include "lane_math.hpp"
 
 namespace typenet {
 
-namespace detail {
-
-/// The stage shared by every element-wise activation Act.
-template <class Act>
-struct elementwise_activation : layer_base {
-    static constexpr bool is_elementwise_activation = true;
-
-    template <class In, std::size_t Index, std::size_t ParamOffset>
-    struct stage : stage_defaults {
-        using layer = Act;
-        using input_shape = In;
-        using output_shape = In;
-        static constexpr std::size_t layer_index = Index;
-        static constexpr std::size_t param_offset = ParamOffset;
-        static constexpr std::size_t flops = In::size * Act::flops_per_value;
-
-        template <class T>
-        static void forward(const T*, const T* in, T* out, std::size_t batch, T*) {
-            kernels::transform(in, out, batch * In::size, [](auto z) { return Act::forward_lane(z); });
-        }
-
-        template <class T>
-        static void backward(const T*, const T*, const T* out, T* d_out, T* d_in, T*, std::size_t batch, T*) {
-            if (d_in == nullptr) return;
-            kernels::transform(out, d_out, d_in, batch * In::size,
-                               [](auto y, auto g) { return Act::backward_lane(y, g); });
-        }
-    };
-};
-
-template <class V>
-V select_positive(V y, V g) {
-    if constexpr (kernels::is_scalar_lane_v<V>) return y > V(0) ? g : V(0);
-    else return xsimd::select(y > V(0), g, V(0));
-}
-
-}  // namespace detail
-
-template <class L>
-inline constexpr bool is_elementwise_activation_v = requires { requires L::is_elementwise_activation; };
-
 /// y = z (what a dense layer applies when no activation follows it).
-struct identity : detail::elementwise_activation<identity> {
+struct identity : elementwise<identity> {
+    static constexpr std::string_view name = "identity";
     static constexpr std::size_t flops_per_value = 0;
+    static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
     static V forward_lane(V z) { return z; }
     template <class V>
@@ -67,47 +23,96 @@ struct identity : detail::elementwise_activation<identity> {
 };
 
 /// y = max(0, z)
-struct relu : detail::elementwise_activation<relu> {
+struct relu : elementwise<relu> {
+    static constexpr std::string_view name = "relu";
     static constexpr std::size_t flops_per_value = 1;
+    static constexpr derivative_from derivative = derivative_from::output;
+    static constexpr init_rule initialization = init_rule::he;
     template <class V>
-    static V forward_lane(V z) {
-        if constexpr (kernels::is_scalar_lane_v<V>) return z > V(0) ? z : V(0);
-        else return xsimd::max(z, V(0));
-    }
+    static V forward_lane(V z) { return lane::max(z, V(0)); }
     /// dy/dz = 1 where y > 0 (the gradient passes only where the unit was on).
     template <class V>
-    static V backward_lane(V y, V g) { return detail::select_positive(y, g); }
+    static V backward_lane(V y, V g) { return lane::select(y > V(0), g, V(0)); }
+};
+
+/// y = z for z > 0, else (Numerator / Denominator) z; the slope is a fraction because
+/// template parameters of floating-point type are not portable to every compiler typenet
+/// supports. It must lie in (0, 1]: the derivative is then read from the sign of y.
+template <std::size_t Numerator = 1, std::size_t Denominator = 100>
+struct leaky_relu : elementwise<leaky_relu<Numerator, Denominator>> {
+    static_assert(Numerator >= 1 && Numerator <= Denominator,
+                  "typenet: leaky_relu<Numerator, Denominator> needs a slope in (0, 1]");
+    static constexpr std::string_view name = "leaky_relu";
+    static constexpr double slope = static_cast<double>(Numerator) / static_cast<double>(Denominator);
+    static constexpr std::size_t flops_per_value = 2;
+    static constexpr derivative_from derivative = derivative_from::output;
+    static constexpr init_rule initialization = init_rule::he;
+    template <class V>
+    static V forward_lane(V z) { return lane::select(z > V(0), z, z * lane::constant<V>(slope)); }
+    template <class V>
+    static V backward_lane(V y, V g) { return lane::select(y > V(0), g, g * lane::constant<V>(slope)); }
 };
 
 /// y = 1 / (1 + e^-z)
-struct sigmoid : detail::elementwise_activation<sigmoid> {
+struct sigmoid : elementwise<sigmoid> {
+    static constexpr std::string_view name = "sigmoid";
     static constexpr std::size_t flops_per_value = 4;
+    static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
-    static V forward_lane(V z) {
-        using std::exp;
-        if constexpr (kernels::is_scalar_lane_v<V>) return V(1) / (V(1) + exp(-z));
-        else return V(1) / (V(1) + xsimd::exp(-z));
-    }
+    static V forward_lane(V z) { return V(1) / (V(1) + lane::exp(-z)); }
     /// dy/dz = y (1 - y)
     template <class V>
     static V backward_lane(V y, V g) { return g * y * (V(1) - y); }
 };
 
-/// y = tanh(z)
-struct tanh_act : detail::elementwise_activation<tanh_act> {
+/// y = tanh(z) (std::tanh is a function, so the layer cannot be called `tanh`).
+struct tanh_act : elementwise<tanh_act> {
+    static constexpr std::string_view name = "tanh_act";
     static constexpr std::size_t flops_per_value = 4;
+    static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
-    static V forward_lane(V z) {
-        using std::tanh;
-        if constexpr (kernels::is_scalar_lane_v<V>) return tanh(z);
-        else return xsimd::tanh(z);
-    }
+    static V forward_lane(V z) { return lane::tanh(z); }
     /// dy/dz = 1 - y^2
     template <class V>
     static V backward_lane(V y, V g) { return g * (V(1) - y * y); }
 };
 
-/// Short name for tanh_act (std::tanh is a function, so the layer cannot be `tanh`).
-using tanh_ = tanh_act;
+/// y = z Phi(z), Phi the standard normal distribution function (the exact GELU, as
+/// PyTorch's default, not the tanh approximation).
+struct gelu : elementwise<gelu> {
+    static constexpr std::string_view name = "gelu";
+    static constexpr std::size_t flops_per_value = 8;
+    static constexpr derivative_from derivative = derivative_from::input;
+    static constexpr init_rule initialization = init_rule::he;
+    static constexpr double inv_sqrt2 = 0.70710678118654752440;
+    static constexpr double inv_sqrt_2pi = 0.39894228040143267794;
+    template <class V>
+    static V forward_lane(V z) {
+        return lane::constant<V>(0.5) * z * (V(1) + lane::erf(z * lane::constant<V>(inv_sqrt2)));
+    }
+    /// dy/dz = Phi(z) + z phi(z)
+    template <class V>
+    static V backward_lane(V z, V g) {
+        const V cdf = lane::constant<V>(0.5) * (V(1) + lane::erf(z * lane::constant<V>(inv_sqrt2)));
+        const V pdf = lane::constant<V>(inv_sqrt_2pi) * lane::exp(lane::constant<V>(-0.5) * z * z);
+        return g * (cdf + z * pdf);
+    }
+};
+
+/// y = z sigmoid(z) (also called swish).
+struct silu : elementwise<silu> {
+    static constexpr std::string_view name = "silu";
+    static constexpr std::size_t flops_per_value = 5;
+    static constexpr derivative_from derivative = derivative_from::input;
+    static constexpr init_rule initialization = init_rule::he;
+    template <class V>
+    static V forward_lane(V z) { return z / (V(1) + lane::exp(-z)); }
+    /// dy/dz = s (1 + z (1 - s)), s = sigmoid(z)
+    template <class V>
+    static V backward_lane(V z, V g) {
+        const V s = V(1) / (V(1) + lane::exp(-z));
+        return g * s * (V(1) + z * (V(1) - s));
+    }
+};
 
 }  // namespace typenet

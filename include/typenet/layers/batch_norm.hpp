@@ -15,14 +15,20 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <string_view>
 
 #include "../core/random.hpp"
 #include "../kernels/simd.hpp"
-#include "layer.hpp"
+#include "protocol.hpp"
 
 namespace typenet {
 
 struct batch_norm : layer_base {
+    static constexpr std::string_view name = "batch_norm";
+    /// The layer before it is initialised for the nonlinearity after it.
+    static constexpr bool keeps_initialization_rule = true;
+    /// At inference a per-channel affine map, merged into the layer before it (network/fold.hpp).
+    static constexpr layer_at_inference inference = layer_at_inference::folds_into_previous;
     static constexpr double epsilon = 1e-5;
     static constexpr double momentum = 0.1;
 
@@ -42,7 +48,7 @@ struct batch_norm : layer_base {
         static constexpr std::size_t saved_size(std::size_t) { return 2 * channels; }
 
         template <class T>
-        static void initialize(T* params, random_engine&) {
+        static void initialize(T* params, random_engine&, init_rule) {
             for (std::size_t c = 0; c < channels; ++c) {
                 params[c] = T(1);
                 params[channels + c] = T(0);
@@ -60,6 +66,26 @@ struct batch_norm : layer_base {
         static void describe_tensors(F&& f) {
             f("gamma", std::size_t{0}, std::array<std::size_t, 1>{channels});
             f("beta", channels, std::array<std::size_t, 1>{channels});
+        }
+
+        /// This stage at inference, y = s (z - mean) + beta with s = gamma / sqrt(var + eps), merged
+        /// into the `count` parameters of the producer z = W x + b before it (weights
+        /// [rows][channels], then bias [channels]: what absorbs_channel_affine promises):
+        ///   W'[q][c] = s[c] W[q][c],   b'[c] = s[c] (b[c] - mean[c]) + beta[c].
+        template <class T>
+        static void fold_into(T* producer, std::size_t count, const T* params, const T* state) {
+            const std::size_t rows = count / channels - 1;
+            T* weights = producer;
+            T* bias = producer + rows * channels;
+            const T* gamma = params;
+            const T* beta = params + channels;
+            const T* mean = state;
+            const T* var = state + channels;
+            for (std::size_t c = 0; c < channels; ++c) {
+                const T scale = static_cast<T>(gamma[c] / std::sqrt(static_cast<double>(var[c]) + epsilon));
+                for (std::size_t q = 0; q < rows; ++q) weights[q * channels + c] *= scale;
+                bias[c] = scale * (bias[c] - mean[c]) + beta[c];
+            }
         }
 
         template <class F>

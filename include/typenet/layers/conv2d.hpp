@@ -21,6 +21,7 @@
 //   b  [F]
 #include <array>
 #include <cstddef>
+#include <string_view>
 #include <type_traits>
 
 #include "../core/random.hpp"
@@ -165,8 +166,8 @@ struct conv2d_stage : stage_defaults {
 
     /// See initialization.hpp; fan-in C*K*K, fan-out F*K*K.
     template <class T>
-    static void initialize(T* params, random_engine& rng) {
-        initialize_weights<Act>(params, weight_count, Q, F * K * K, rng);
+    static void initialize(T* params, random_engine& rng, init_rule rule) {
+        initialize_weights(params, weight_count, Q, F * K * K, rule, rng);
         for (std::size_t i = 0; i < F; ++i) params[weight_count + i] = T(0);
     }
 
@@ -217,6 +218,8 @@ struct conv2d_stage : stage_defaults {
     static void backward(const T* params, const T* in, const T* out, T* d_out, T* d_in, T* d_params,
                          std::size_t batch, T* scratch) {
         static_assert(kernels::simd_width<T> <= kernels::simd_width<float>, "scratch_size assumes float's vector width");
+        static_assert(Act::derivative == derivative_from::output,
+                      "typenet: a fused product's backward reads the activation's derivative from its output");
         T* cols = scratch;  // the sample's columns, then its dcolumns
         T* weight_work = scratch + aligned_count<float>(Q * N);  // dZ^T (GEMM path) or the row products' partial sums
         [[maybe_unused]] T* dz_wide =
@@ -281,6 +284,13 @@ struct conv2d_stage : stage_defaults {
 /// 2-D convolution: Filters output channels, a Kernel x Kernel window, zero Padding.
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride, std::size_t Padding>
 struct conv2d : layer_base {
+    static constexpr std::string_view name = "conv2d";
+    static constexpr std::string_view onnx_op = "Conv";
+    /// Weights [C*K*K][Filters] then bias [Filters]: a per-channel affine map after it folds in.
+    static constexpr bool absorbs_channel_affine = true;
+    /// The stage with element-wise Act applied to the product in registers (network/fusion.hpp).
+    template <class In, std::size_t Index, std::size_t ParamOffset, class Act>
+    using with_epilogue = conv2d_stage<In, Filters, Kernel, Stride, Padding, Index, ParamOffset, Act>;
     template <class In, std::size_t Index, std::size_t ParamOffset>
     struct stage : conv2d_stage<In, Filters, Kernel, Stride, Padding, Index, ParamOffset, identity> {};
 };

@@ -8,6 +8,7 @@
 //   b  [N]
 #include <array>
 #include <cstddef>
+#include <string_view>
 #include <type_traits>
 
 #include "../core/random.hpp"
@@ -79,8 +80,8 @@ struct dense_stage : stage_defaults {
 
     /// See initialization.hpp: He before a ReLU, Glorot otherwise; bias 0.
     template <class T>
-    static void initialize(T* params, random_engine& rng) {
-        initialize_weights<Act>(params, weight_count, inputs, outputs, rng);
+    static void initialize(T* params, random_engine& rng, init_rule rule) {
+        initialize_weights(params, weight_count, inputs, outputs, rule, rng);
         for (std::size_t i = 0; i < outputs; ++i) params[weight_count + i] = T(0);
     }
 
@@ -89,6 +90,11 @@ struct dense_stage : stage_defaults {
     static void describe_tensors(F&& f) {
         f("weights", std::size_t{0}, std::array<std::size_t, 2>{inputs, outputs});
         f("bias", weight_count, std::array<std::size_t, 1>{outputs});
+    }
+
+    /// bfloat16 inference reads W with its rows interleaved for the GEMM (network/reduced_precision.hpp).
+    static void interleave_bfloat16(const float* from, bfloat16* to) noexcept {
+        kernels::interleave_bfloat16(from, inputs, outputs, to);
     }
 
     /// Stored is the parameters' storage: T, or bfloat16 for reduced-precision inference.
@@ -107,6 +113,8 @@ struct dense_stage : stage_defaults {
     template <class T>
     static void backward(const T* params, const T* in, const T* out, T* d_out, T* d_in, T* d_params,
                          std::size_t batch, T* scratch) {
+        static_assert(Act::derivative == derivative_from::output,
+                      "typenet: a fused product's backward reads the activation's derivative from its output");
         T* d_w = d_params;
         T* d_b = d_params + weight_count;
         detail::activation_gradient_and_bias<outputs, Act>(out, d_out, d_b, batch);
@@ -129,14 +137,16 @@ struct dense_stage : stage_defaults {
 /// Affine layer y = W x + b with Units outputs.
 template <std::size_t Units>
 struct dense : layer_base {
+    static constexpr std::string_view name = "dense";
+    static constexpr std::string_view onnx_op = "Gemm";
+    /// Weights [inputs][Units] then bias [Units]: a per-unit affine map after it folds in.
+    static constexpr bool absorbs_channel_affine = true;
     static constexpr std::size_t units = Units;
+    /// The stage with element-wise Act applied to the product in registers (network/fusion.hpp).
+    template <class In, std::size_t Index, std::size_t ParamOffset, class Act>
+    using with_epilogue = dense_stage<In, Units, Index, ParamOffset, Act>;
     template <class In, std::size_t Index, std::size_t ParamOffset>
     struct stage : dense_stage<In, Units, Index, ParamOffset, identity> {};
 };
-
-template <class L>
-inline constexpr bool is_dense_v = false;
-template <std::size_t U>
-inline constexpr bool is_dense_v<dense<U>> = true;
 
 }  // namespace typenet

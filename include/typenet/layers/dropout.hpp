@@ -8,14 +8,18 @@
 // gradient checks hold it fixed.
 #include <algorithm>
 #include <cstddef>
+#include <string_view>
 
 #include "../kernels/simd.hpp"
-#include "layer.hpp"
+#include "protocol.hpp"
 
 namespace typenet {
 
 template <std::size_t Percent>
 struct dropout : layer_base {
+    static constexpr std::string_view name = "dropout";
+    static constexpr bool keeps_initialization_rule = true;
+    static constexpr layer_at_inference inference = layer_at_inference::identity;
     static constexpr double rate = Percent / 100.0;
 
     template <class In, std::size_t Index, std::size_t ParamOffset>

@@ -2,12 +2,15 @@
 // flatten: C x H x W -> C*H*W. Storage is already row-major and contiguous per
 // sample, so flatten is free: its stage aliases its input buffer and does nothing.
 #include <cstddef>
+#include <string_view>
 
 #include "layer.hpp"
 
 namespace typenet {
 
 struct flatten : layer_base {
+    static constexpr std::string_view name = "flatten";
+    static constexpr std::string_view onnx_op = "Flatten";
     template <class In, std::size_t Index, std::size_t ParamOffset>
     struct stage : stage_defaults {
         using layer = flatten;

@@ -1,33 +1,20 @@
 #pragma once
-// What makes a type a layer. Every layer tag derives from layer_base and provides
+// The pieces every layer is made of: layer_base (what marks a type as a layer),
+// stage_defaults (the zeros of a stage without parameters, scratch or state) and
+// stage_context (what a contextual stage sees). The protocol itself, with the
+// concepts that check it, is layers/protocol.hpp.
 //
-//   template <class In, std::size_t Index, std::size_t ParamOffset> struct stage;
-//
-// the layer bound to an input shape at a position of the network. The stage
-// computes output_shape (with static_asserts naming Index, the layer and In when
-// the input does not fit), parameter_count, flops, scratch_size, and the static
-// functions forward/backward over batched row-major buffers:
-//
-//   forward (params, in, out, batch, scratch)
-//   backward(params, in, out, d_out, d_in, d_params, batch, scratch)
-//
-// scratch holds scratch_size values (forward needs only forward_scratch_size).
-//
-// backward may overwrite d_out (it is dead afterwards), must write d_in when it is
-// not null, and overwrites (does not accumulate into) its slice of d_params.
-//
-// Contextual stages (dropout, batch_norm: contextual = true) behave differently in
-// training and inference. Their forward and backward take one more argument, a
-// stage_context: the mode, the stage's slice of the model's non-trainable state
-// (running statistics, state_count values, kept out of the parameter block so that
-// optimisers never touch them), and a per-stage buffer of saved_size(batch) values
-// in the workspace where training forward leaves what backward needs (the dropout
-// mask, the batch mean and inverse deviation). The passes detect them through
-// `contextual`; every other stage keeps the plain protocol. Whatever a training
-// pass changes or draws from besides the parameters (the state block, the
-// per-thread random engines) is recorded by training checkpoints
-// (train/checkpoint.hpp); a stage with any other hidden state would have to be
-// added there, or resumed runs would no longer match uninterrupted ones.
+// Contextual stages (dropout, batch_norm, and a fused product whose activation's
+// derivative reads its input: contextual = true) behave differently in training and
+// inference. Their forward and backward take one more argument, a stage_context: the
+// mode, the stage's slice of the model's non-trainable state (running statistics,
+// state_count values, kept out of the parameter block so that optimisers never touch
+// them), and a per-stage buffer of saved_size(batch) values in the workspace where
+// training forward leaves what backward needs (the dropout mask, the batch mean and
+// inverse deviation). Whatever a training pass changes or draws from besides the
+// parameters (the state block, the per-thread random engines) is recorded by
+// training checkpoints (train/checkpoint.hpp); a stage with any other hidden state
+// would have to be added there, or resumed runs would no longer match uninterrupted ones.
 #include <cstddef>
 #include <type_traits>
 
@@ -49,8 +36,17 @@ struct stage_context {
 
 struct layer_base {};
 
-template <class L>
-inline constexpr bool is_layer_v = std::is_base_of_v<layer_base, L>;
+/// How a layer's weights are drawn, chosen by the nonlinearity that follows it
+/// (layers/initialization.hpp).
+enum class init_rule {
+    glorot,  ///< uniform, limit sqrt(6 / (fan_in + fan_out)): tanh, sigmoid, linear
+    he,      ///< normal, std sqrt(2 / fan_in): ReLU and its kin
+};
+
+/// What an element-wise layer's derivative is written in: its output y (relu,
+/// sigmoid, tanh: backward needs only what forward wrote) or its input z (gelu, silu:
+/// a fused stage keeps the pre-activations for backward).
+enum class derivative_from { output, input };
 
 /// Stages without parameters or scratch inherit these defaults.
 struct stage_defaults {

@@ -5,6 +5,7 @@
 // holds the window's maximum (found again from the stored input and output, so
 // no index buffer is needed).
 #include <cstddef>
+#include <string_view>
 
 #include <type_traits>
 
@@ -181,6 +182,8 @@ struct pool_stage : stage_defaults {
 /// Maximum over Size x Size windows, moved by Stride.
 template <std::size_t Size, std::size_t Stride>
 struct max_pool : layer_base {
+    static constexpr std::string_view name = "max_pool";
+    static constexpr std::string_view onnx_op = "MaxPool";
     template <class In, std::size_t Index, std::size_t ParamOffset>
     struct stage : detail::pool_stage<max_pool, true, In, Size, Stride, Index, ParamOffset> {};
 };
@@ -188,6 +191,8 @@ struct max_pool : layer_base {
 /// Mean over Size x Size windows, moved by Stride.
 template <std::size_t Size, std::size_t Stride>
 struct avg_pool : layer_base {
+    static constexpr std::string_view name = "avg_pool";
+    static constexpr std::string_view onnx_op = "AveragePool";
     template <class In, std::size_t Index, std::size_t ParamOffset>
     struct stage : detail::pool_stage<avg_pool, false, In, Size, Stride, Index, ParamOffset> {};
 };

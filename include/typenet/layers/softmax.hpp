@@ -5,12 +5,15 @@
 // cheaper and numerically safe at extreme logits.
 #include <cmath>
 #include <cstddef>
+#include <string_view>
 
 #include "layer.hpp"
 
 namespace typenet {
 
 struct softmax : layer_base {
+    static constexpr std::string_view name = "softmax";
+    static constexpr std::string_view onnx_op = "Softmax";
     template <class In, std::size_t Index, std::size_t ParamOffset>
     struct stage : stage_defaults {
         static_assert(diagnostic::check<is_flat_v<In>, diagnostic::at_layer<Index, softmax>, diagnostic::received<In>,

@@ -2,13 +2,12 @@
 // Folding for inference: the architecture without its training-only layers, and
 // the parameters that make it compute what the original computes at inference.
 //
-// dropout is the identity at inference: it is dropped. batch_norm at inference is
-// an affine map per channel, y = s (z - mean) + beta with s = gamma / sqrt(var + eps),
-// of the outputs z = W x + b of the dense or conv2d layer it follows (sequential
-// enforces that placement), so it merges into that layer:
-//   W'[q][f] = s[f] W[q][f],   b'[f] = s[f] (b[f] - mean[f]) + beta[f].
-// The folded network has no state and runs one GEMM per layer as before; it is
-// what export_header writes.
+// Each layer says what it is at inference (protocol.hpp, L::inference): dropout is
+// the identity and is dropped; batch_norm is a per-channel affine map of the outputs
+// z = W x + b of the layer before it (sequential enforces that this layer absorbs such
+// maps), and its stage's fold_into merges it into that layer's weights and bias. The
+// folded network has no state and runs one GEMM per layer as before; it is what
+// export_header writes.
 #include <cmath>
 #include <cstddef>
 
@@ -21,9 +20,7 @@ namespace typenet {
 
 namespace detail {
 template <class L>
-inline constexpr bool is_training_only_v = std::is_same_v<L, batch_norm>;
-template <std::size_t P>
-inline constexpr bool is_training_only_v<dropout<P>> = true;
+inline constexpr bool is_training_only_v = inference_role<L>() != layer_at_inference::kept;
 
 template <class Done, class... Rest>
 struct fold_layers;
@@ -45,7 +42,7 @@ struct folded<sequential<Input, Layers...>> {
 };
 }  // namespace detail
 
-/// The inference architecture of Arch: Arch without batch_norm and dropout.
+/// The inference architecture of Arch: Arch without the layers that vanish or fold at inference.
 template <class Arch>
 using folded_t = typename detail::folded<Arch>::type;
 
@@ -60,22 +57,12 @@ model<folded_t<Arch>, T> fold_for_inference(const model<Arch, T>& m) {
     std::size_t written = 0, last_block = 0, last_count = 0;
     boost::hana::for_each(Arch::reference_plan::types, [&](auto t) {
         using S = typename decltype(t)::type;
-        if constexpr (std::is_same_v<typename S::layer, batch_norm>) {
-            // The previous block is the dense/conv2d this normalises: weights [Q][C], then bias [C].
-            constexpr std::size_t C = S::channels;
-            const T* gamma = src + S::param_offset;
-            const T* beta = gamma + C;
-            const T* mean = state + Arch::reference_plan::state_offsets[S::position];
-            const T* var = mean + C;
-            T* w = dst + last_block;
-            T* b = w + (last_count - C);
-            const std::size_t rows = (last_count - C) / C;
-            for (std::size_t c = 0; c < C; ++c) {
-                const T scale = static_cast<T>(gamma[c] / std::sqrt(static_cast<double>(var[c]) + batch_norm::epsilon));
-                for (std::size_t q = 0; q < rows; ++q) w[q * C + c] *= scale;
-                b[c] = scale * (b[c] - mean[c]) + beta[c];
-            }
-        } else if constexpr (S::parameter_count > 0) {
+        constexpr layer_at_inference role = inference_role<typename S::layer>();
+        if constexpr (role == layer_at_inference::folds_into_previous) {
+            // The previous block with parameters is the layer this folds into.
+            S::fold_into(dst + last_block, last_count, src + S::param_offset,
+                         state + Arch::reference_plan::state_offsets[S::position]);
+        } else if constexpr (role == layer_at_inference::kept && S::parameter_count > 0) {
             std::copy(src + S::param_offset, src + S::param_offset + S::parameter_count, dst + written);
             last_block = written;
             last_count = S::parameter_count;

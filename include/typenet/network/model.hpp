@@ -54,7 +54,7 @@ public:
     static constexpr std::size_t output_size = Arch::output_size;
     using output_type = std::array<T, output_size>;
 
-    /// Parameters initialised from `seed` (He before ReLU, Glorot otherwise).
+    /// Parameters initialised from `seed` (by the rule of the nonlinearity after each layer: Arch::initialization_rules).
     explicit model(std::uint64_t seed = 0) { initialize(seed); }
 
     void initialize(std::uint64_t seed) {
@@ -62,7 +62,8 @@ public:
         T* p = params_.data();
         boost::hana::for_each(Arch::fused_plan::types, [&](auto t) {
             using S = typename decltype(t)::type;
-            if constexpr (S::parameter_count > 0) S::initialize(p + S::param_offset, rng);
+            if constexpr (S::parameter_count > 0)
+                S::initialize(p + S::param_offset, rng, Arch::initialization_rules[S::layer_index]);
             if constexpr (S::state_count > 0)
                 S::initialize_state(state_.data() + Arch::fused_plan::state_offsets[S::position]);
         });

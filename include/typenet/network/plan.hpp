@@ -1,10 +1,10 @@
 #pragma once
 // From a layer list to an execution plan: a compile-time list of stages.
 //
-// The reference plan has one stage per layer. The fused plan pattern-matches
-// adjacent layers: `dense<N>` or `conv2d<...>` followed by an element-wise activation becomes one
-// stage whose GEMM applies bias and activation in registers, and whose backward
-// folds the activation derivative into the bias-gradient pass. Both plans use the
+// The reference plan has one stage per layer. The fused plan applies one rule
+// (network/fusion.hpp): a layer that accepts an epilogue (dense, conv2d) followed by
+// an element-wise layer becomes one stage whose product applies bias and activation
+// in registers. Both plans use the
 // same parameter layout, so one model runs on either; the reference plan is what
 // the fused one is tested against, and what gradient checks inspect layer by layer.
 #include <algorithm>
@@ -15,10 +15,9 @@
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
 
-#include "../layers/activations.hpp"
-#include "../layers/conv2d.hpp"
-#include "../layers/dense.hpp"
 #include "../layers/layer.hpp"
+#include "../layers/protocol.hpp"
+#include "fusion.hpp"
 
 namespace typenet {
 
@@ -66,34 +65,6 @@ struct prepend<S, stage_list<Ss...>> {
     using type = stage_list<S, Ss...>;
 };
 
-/// Stand-in for something that is not a layer: reports it once and passes the
-/// shape on, so the compiler does not bury the message under follow-on errors.
-template <class NotALayer, class In, std::size_t Index, std::size_t ParamOffset>
-struct not_a_layer_stage : stage_defaults {
-    static_assert(diagnostic::check<false, diagnostic::at_layer<Index, NotALayer>>,
-                  "typenet: this type in sequential<...> is not a layer (layers are dense<N>, relu, sigmoid, tanh_act, "
-                  "softmax, flatten, ...; a nested sequential is not allowed: list its layers instead)");
-    using layer = NotALayer;
-    using input_shape = In;
-    using output_shape = In;
-    static constexpr std::size_t layer_index = Index;
-    static constexpr std::size_t param_offset = ParamOffset;
-    static constexpr std::size_t flops = 0;
-    template <class T>
-    static void forward(const T*, const T*, T*, std::size_t, T*) {}
-    template <class T>
-    static void backward(const T*, const T*, const T*, T*, T*, T*, std::size_t, T*) {}
-};
-
-template <class L, class In, std::size_t Index, std::size_t ParamOffset, bool = is_layer_v<L>>
-struct bind_layer {
-    using type = typename L::template stage<In, Index, ParamOffset>;
-};
-template <class L, class In, std::size_t Index, std::size_t ParamOffset>
-struct bind_layer<L, In, Index, ParamOffset, false> {
-    using type = not_a_layer_stage<L, In, Index, ParamOffset>;
-};
-
 template <bool Fuse, std::size_t Position, class In, std::size_t Index, std::size_t Offset, class... Layers>
 struct make_plan {
     using type = stage_list<>;
@@ -107,22 +78,12 @@ struct make_plan<Fuse, Position, In, Index, Offset, L, Rest...> {
                                                             Offset + stage::parameter_count, Rest...>::type>::type;
 };
 
-// dense<U> followed by an element-wise activation: one fused stage.
-template <std::size_t Position, class In, std::size_t Index, std::size_t Offset, std::size_t U, class Act,
-          class... Rest>
-    requires is_elementwise_activation_v<Act>
-struct make_plan<true, Position, In, Index, Offset, dense<U>, Act, Rest...> {
-    using stage = planned<dense_stage<In, U, Index, Offset, Act>, Position, 2>;
-    using type = typename prepend<stage, typename make_plan<true, Position + 1, typename stage::output_shape, Index + 2,
-                                                            Offset + stage::parameter_count, Rest...>::type>::type;
-};
-
-// conv2d followed by an element-wise activation: one fused stage.
-template <std::size_t Position, class In, std::size_t Index, std::size_t Offset, std::size_t F, std::size_t K,
-          std::size_t S, std::size_t P, class Act, class... Rest>
-    requires is_elementwise_activation_v<Act>
-struct make_plan<true, Position, In, Index, Offset, conv2d<F, K, S, P>, Act, Rest...> {
-    using stage = planned<conv2d_stage<In, F, K, S, P, Index, Offset, Act>, Position, 2>;
+// A layer that accepts an epilogue followed by an element-wise layer: one fused
+// stage (network/fusion.hpp), covering both layers.
+template <std::size_t Position, class In, std::size_t Index, std::size_t Offset, class L, class Act, class... Rest>
+    requires fuses_v<L, Act>
+struct make_plan<true, Position, In, Index, Offset, L, Act, Rest...> {
+    using stage = planned<typename fused_stage<L, Act, In, Index, Offset>::type, Position, 2>;
     using type = typename prepend<stage, typename make_plan<true, Position + 1, typename stage::output_shape, Index + 2,
                                                             Offset + stage::parameter_count, Rest...>::type>::type;
 };

@@ -8,8 +8,9 @@
 // calibrate, nothing to clip), and widening is a shift or a mask per lane, which
 // AVX2 does without AVX-512 BF16. Accuracy and speed are measured in bench/README.md.
 //
-// Layout: as model<Arch, float>::parameters(), value for value, except that each
-// dense layer's weight rows are interleaved for the GEMM (kernels::interleave_bfloat16).
+// Layout: as model<Arch, float>::parameters(), value for value, except where a stage
+// re-lays out its slice for its kernels (S::interleave_bfloat16: dense interleaves its
+// weight rows for the GEMM, kernels::interleave_bfloat16).
 //
 //   typenet::bfloat16_model<arch> compact(trained);   // rounds once
 //   auto scores = compact.predict(pixels);             // float in, float out
@@ -23,7 +24,7 @@
 #include "../core/classes.hpp"
 #include "../core/storage.hpp"
 #include "../kernels/simd.hpp"
-#include "../layers/dense.hpp"
+#include "fold.hpp"
 #include "model.hpp"
 
 #include <boost/hana/for_each.hpp>
@@ -37,15 +38,15 @@ void pack_bfloat16_parameters(const float* from, bfloat16* to) noexcept {
     for (std::size_t i = 0; i < Arch::parameter_count; ++i) to[i] = to_bfloat16(from[i]);
     boost::hana::for_each(Arch::fused_plan::types, [&](auto t) {
         using S = typename decltype(t)::type;
-        if constexpr (is_dense_v<typename S::layer>)
-            kernels::interleave_bfloat16(from + S::param_offset, S::inputs, S::outputs, to + S::param_offset);
+        if constexpr (requires { S::interleave_bfloat16(from, to); })
+            S::interleave_bfloat16(from + S::param_offset, to + S::param_offset);
     });
 }
 
 /// The parameters of a model<Arch, float> stored as bfloat16, for inference only.
 template <class Arch>
 class bfloat16_model {
-    static_assert(!Arch::reference_plan::has_contextual,
+    static_assert(std::is_same_v<Arch, folded_t<Arch>>,
                   "typenet: bfloat16_model needs an inference network: fold dropout and batch_norm away first "
                   "(fold_for_inference, network/fold.hpp)");
 

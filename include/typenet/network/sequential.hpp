@@ -1,13 +1,15 @@
 #pragma once
 // sequential<input<...>, L...>: the architecture as a type. It holds no data; it is
 // where every shape, size and cost of the network is computed, at compile time.
+#include <array>
 #include <cstddef>
+#include <string_view>
 #include <type_traits>
 
 #include "../core/diagnostic.hpp"
-#include "../layers/batch_norm.hpp"
-#include "../layers/dropout.hpp"
+#include "../layers/elementwise.hpp"
 #include "../layers/input.hpp"
+#include "../layers/protocol.hpp"
 #include "plan.hpp"
 
 namespace typenet {
@@ -15,27 +17,72 @@ namespace typenet {
 namespace diagnostic {
 template <class Layer>
 struct preceded_by {};
+template <class Layer>
+struct same_name_as {};
 }  // namespace diagnostic
 
 namespace detail {
-template <class L>
-inline constexpr bool is_weighted_linear_v = false;  // dense or conv2d: what batch_norm folds into
-template <std::size_t U>
-inline constexpr bool is_weighted_linear_v<dense<U>> = true;
-template <std::size_t F, std::size_t K, std::size_t S, std::size_t P>
-inline constexpr bool is_weighted_linear_v<conv2d<F, K, S, P>> = true;
 
-/// batch_norm must directly follow dense or conv2d (Prev = void: it is first).
+/// A layer that folds into the layer before it at inference (batch_norm) must follow one
+/// that absorbs a per-channel affine map (dense, conv2d). Prev = void: it is first.
 template <std::size_t Index, class Prev, class... Layers>
-struct batch_norm_placement : std::true_type {};
+struct folding_placement : std::true_type {};
 template <std::size_t Index, class Prev, class L, class... Rest>
-struct batch_norm_placement<Index, Prev, L, Rest...> : batch_norm_placement<Index + 1, L, Rest...> {
-    static_assert(!std::is_same_v<L, batch_norm> ||
-                      diagnostic::check<is_weighted_linear_v<Prev>, diagnostic::at_layer<Index, L>,
+struct folding_placement<Index, Prev, L, Rest...> : folding_placement<Index + 1, L, Rest...> {
+    static_assert(inference_role<L>() != layer_at_inference::folds_into_previous ||
+                      diagnostic::check<absorbs_channel_affine_v<Prev>, diagnostic::at_layer<Index, L>,
                                         diagnostic::preceded_by<Prev>>,
                   "typenet: batch_norm must directly follow a dense<N> or conv2d<...> layer (it normalises that "
                   "layer's outputs and is folded into its weights for inference); place it before the activation");
 };
+
+/// Whether A and B are instances of one template over sizes (dense<8> and dense<16>).
+template <class A, class B>
+inline constexpr bool same_template_v = false;
+template <template <std::size_t...> class L, std::size_t... M, std::size_t... N>
+inline constexpr bool same_template_v<L<M...>, L<N...>> = true;
+
+template <class A, class B>
+constexpr bool names_collide() {
+    if constexpr (std::is_same_v<A, B> || same_template_v<A, B> || !layer<A> || !layer<B>) return false;
+    else return std::string_view(A::name) == std::string_view(B::name);
+}
+
+/// Two different layers of one network may not share a stable name: weight files and
+/// fingerprints would not tell them apart.
+template <std::size_t Index, class... Layers>
+struct distinct_names : std::true_type {};
+template <std::size_t Index, class L, class... Rest>
+struct distinct_names<Index, L, Rest...> : distinct_names<Index + 1, Rest...> {
+    template <class Other>
+    static constexpr bool distinct = diagnostic::check<!names_collide<L, Other>(), diagnostic::at_layer<Index, L>,
+                                                       diagnostic::same_name_as<Other>>;
+    static_assert((distinct<Rest> && ...),
+                  "typenet: two different layers of this network have the same stable name (`name`); weight files "
+                  "could not tell them apart: give one of them a name of its own");
+};
+
+/// For each layer, the rule its weights are drawn by: the initialization of the first
+/// element-wise layer after it, looking through layers that keep the rule
+/// (batch_norm, dropout); Glorot where a layer with weights or nothing comes first.
+template <class... Layers>
+constexpr std::array<init_rule, sizeof...(Layers)> initialization_rules() {
+    constexpr std::size_t n = sizeof...(Layers);
+    constexpr std::array<bool, n + 1> elementwise{elementwise_layer<Layers>..., false};
+    constexpr std::array<bool, n + 1> transparent{keeps_initialization_rule_v<Layers>..., false};
+    constexpr std::array<init_rule, n + 1> own{[] {
+        if constexpr (elementwise_layer<Layers>) return initialization_for<Layers>();
+        else return init_rule::glorot;
+    }()..., init_rule::glorot};
+    std::array<init_rule, n> rules{};
+    for (std::size_t i = 0; i < n; ++i) {
+        std::size_t j = i + 1;
+        while (j < n && transparent[j]) ++j;
+        rules[i] = j < n && elementwise[j] ? own[j] : init_rule::glorot;
+    }
+    return rules;
+}
+
 }  // namespace detail
 
 template <class Input, class... Layers>
@@ -44,7 +91,8 @@ struct sequential {
                   "typenet: the first type of sequential<...> must be its input shape, input<N> or input<C, H, W>");
     static_assert(sizeof...(Layers) >= 1, "typenet: sequential<input<...>> needs at least one layer");
 
-    static_assert(detail::batch_norm_placement<0, void, Layers...>::value);
+    static_assert(detail::folding_placement<0, void, Layers...>::value);
+    static_assert(detail::distinct_names<0, Layers...>::value);
     using input_shape = typename Input::shape_type;
 
     /// The stages that run the network, fused or one per layer.
@@ -67,6 +115,8 @@ struct sequential {
     static constexpr std::size_t state_count = reference_plan::state_count;
     /// Floating-point operations of one forward pass of one sample (a multiply-add counts 2).
     static constexpr std::size_t flops = reference_plan::flops;
+    /// How each layer's weights are initialised (indexed like Layers; see layers/initialization.hpp).
+    static constexpr std::array<init_rule, layer_count> initialization_rules = detail::initialization_rules<Layers...>();
 };
 
 template <class A>
