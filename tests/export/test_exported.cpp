@@ -12,6 +12,7 @@
 #include "exported_mlp.hpp"
 #include "exported_mlp_bf16.hpp"
 #include "expected_outputs.hpp"
+#include "law_exports.hpp"  // the export law: every layer-law case and user-defined layers
 
 namespace {
 std::size_t allocations = 0;
@@ -56,6 +57,7 @@ TYPENET_EXPORTED_MODEL(exported_mlp)
 TYPENET_EXPORTED_MODEL(exported_lenet)
 TYPENET_EXPORTED_MODEL(exported_mlp_bf16)
 TYPENET_EXPORTED_MODEL(exported_lenet_bf16)
+TYPENET_LAW_MODELS(TYPENET_EXPORTED_MODEL)
 
 int main() {
     static_assert(exported_lenet::parameter_count == 44426);
@@ -65,7 +67,13 @@ int main() {
     const int failures = check<exported_mlp_model, exported_mlp_expected>("mlp") +
                          check<exported_lenet_model, exported_lenet_expected>("lenet") +
                          check<exported_mlp_bf16_model, exported_mlp_bf16_expected>("mlp bf16") +
-                         check<exported_lenet_bf16_model, exported_lenet_bf16_expected>("lenet bf16");
-    std::printf("%d passed, %d failed\n", 16 - failures, failures);
+                         check<exported_lenet_bf16_model, exported_lenet_bf16_expected>("lenet bf16")
+#define TYPENET_CHECK_LAW(name) +check<name##_model, name##_expected>(#name)
+                         TYPENET_LAW_MODELS(TYPENET_CHECK_LAW);
+    int models = 4;
+#define TYPENET_COUNT_LAW(name) ++models;
+    TYPENET_LAW_MODELS(TYPENET_COUNT_LAW)
+    std::printf("%d of %d models' outputs checked: %d passed, %d failed\n", models, models, 4 * models - failures,
+                failures);
     return failures == 0 ? 0 : 1;
 }

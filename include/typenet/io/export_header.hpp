@@ -14,6 +14,7 @@
 // layout follows the exporting build's vector width, so the header static_asserts
 // that the application is built for the same width: an AVX-512 export compiled into
 // an AVX2 application would otherwise read its dense weights in the wrong order.
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstddef>
@@ -22,8 +23,11 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include <boost/hana/for_each.hpp>
 
 #include "../core/bfloat16.hpp"
 #include "../core/type_name.hpp"
@@ -48,6 +52,23 @@ std::string hex_literal(T v) {
     if constexpr (std::is_same_v<T, float>) std::snprintf(buf, sizeof buf, "%af", static_cast<double>(v));
     else std::snprintf(buf, sizeof buf, "%a", static_cast<double>(v));
     return buf;
+}
+
+/// `#include` lines for the layers defined outside typenet: a layer that states its
+/// `header` (the path an application includes it by) gets it included, once.
+template <class Arch>
+std::string layer_includes() {
+    std::vector<std::string> headers;
+    boost::hana::for_each(Arch::reference_plan::types, [&](auto t) {
+        using L = typename decltype(t)::type::layer;
+        if constexpr (requires { std::string_view(L::header); }) {
+            const std::string h(L::header);
+            if (std::find(headers.begin(), headers.end(), h) == headers.end()) headers.push_back(h);
+        }
+    });
+    std::string lines;
+    for (const auto& h : headers) lines += "#include \"" + h + "\"\n";
+    return lines;
 }
 
 }  // namespace detail
@@ -86,7 +107,7 @@ void export_header(const model<Arch, T>& m, const std::filesystem::path& path, c
             << "// " << Arch::parameter_count << " parameters. Include it and call " << symbol << "::predict or "
             << symbol << "::classify.\n"
             << "#pragma once\n#include <array>\n#include <cstddef>\n#include <span>\n\n"
-            << "#include <typenet/embedded.hpp>\n\n"
+            << "#include <typenet/embedded.hpp>\n" << detail::layer_includes<Arch>() << "\n"
             << "namespace " << symbol << " {\n\n"
             << "namespace spelled {  // the type as the compiler spells it, inside typenet's names\n"
             << "using namespace typenet;\n"
