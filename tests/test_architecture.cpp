@@ -3,6 +3,8 @@
 
 #include <typenet/typenet.hpp>
 
+#include "fashion_models.hpp"
+
 using namespace typenet;
 
 namespace {
@@ -85,6 +87,58 @@ TEST_CASE("initialisation is seeded: He before ReLU, Glorot otherwise, zero bias
             for (float v : t.values) CHECK(std::abs(v) <= std::sqrt(6.0 / (128 + 10)));
     });
     CHECK(std::sqrt(sum2 / n) == Approx(std::sqrt(2.0 / 784)).epsilon(0.02));
+}
+
+namespace {
+
+/// Each weight tensor's sample variance against the rule it must have been drawn by:
+/// He, 2 / fan_in; Glorot uniform, 2 / (fan_in + fan_out) (its limit^2 / 3), and no value
+/// beyond the limit. expected lists the rules of the layers with weights, in order.
+template <class Arch>
+void check_initial_variances(const std::vector<init_rule>& expected) {
+    const model<Arch> m(3);
+    std::size_t k = 0;
+    boost::hana::for_each(Arch::reference_plan::types, [&](auto t) {
+        using S = typename decltype(t)::type;
+        if constexpr (S::parameter_count > 0 && requires { S::weight_count; }) {
+            using In = typename S::input_shape;
+            using Out = typename S::output_shape;
+            constexpr std::size_t filters = Out::rank == 3 ? Out::dims[0] : Out::size;
+            constexpr std::size_t in_channels = In::rank == 3 ? In::dims[0] : In::size;
+            constexpr std::size_t fan_in = S::weight_count / filters;           // C K K, or the inputs
+            constexpr std::size_t fan_out = filters * (fan_in / in_channels);  // F K K, or the outputs
+            const auto w = m.parameters().subspan(S::param_offset, S::weight_count);
+            double mean = 0, var = 0, largest = 0;
+            for (float v : w) mean += v;
+            mean /= static_cast<double>(w.size());
+            for (float v : w) var += (v - mean) * (v - mean), largest = std::max(largest, std::abs(double(v)));
+            var /= static_cast<double>(w.size() - 1);
+            REQUIRE(k < expected.size());
+            const init_rule rule = expected[k++];
+            const double want = rule == init_rule::he ? 2.0 / fan_in : 2.0 / (fan_in + fan_out);
+            INFO(type_name<Arch>() << ": layer " << S::layer_index << " " << type_name<typename S::layer>() << ", "
+                                   << w.size() << " weights, fan in " << fan_in << ", fan out " << fan_out);
+            CHECK(Arch::initialization_rules[S::layer_index] == rule);
+            // The sample variance of n draws strays by about sqrt(2 / n) of itself.
+            CHECK(std::abs(var - want) <= 5 * std::sqrt(2.0 / static_cast<double>(w.size())) * want);
+            if (rule == init_rule::glorot) CHECK(largest <= std::sqrt(3 * want));
+        }
+    });
+    CHECK(k == expected.size());
+}
+
+}  // namespace
+
+TEST_CASE("the bundled models start with the variance their nonlinearity asks for, through batch_norm", "[model]") {
+    using enum init_rule;
+    check_initial_variances<fashion_models::linear_classifier>({glorot});
+    check_initial_variances<fashion_models::mlp>({he, he, glorot});
+    check_initial_variances<fashion_models::lenet>({he, he, he, he, glorot});
+    check_initial_variances<fashion_models::cnn>({he, he, he, glorot});
+    // conv2d, batch_norm, relu: the convolution is drawn for the ReLU (He), not for batch_norm.
+    check_initial_variances<fashion_models::bn_cnn>({he, he, he, glorot});
+    check_initial_variances<sequential<input<8>, dense<16>, dropout<20>, tanh_act, dense<16>, gelu, dense<2>>>(
+        {glorot, he, glorot});
 }
 
 TEST_CASE("layer names read like the declaration", "[model]") {
