@@ -49,17 +49,19 @@ constexpr bool names_collide() {
 }
 
 /// Two different layers of one network may not share a stable name: weight files and
-/// fingerprints would not tell them apart.
+/// fingerprints would not tell them apart. One check per pair, so that the note names both.
+template <std::size_t Index, class L, class Other>
+struct distinct_name_pair : std::true_type {
+    static_assert(diagnostic::check<!names_collide<L, Other>(), diagnostic::at_layer<Index, L>,
+                                    diagnostic::same_name_as<Other>>,
+                  "typenet: two different layers of this network have the same stable name (`name`); weight files "
+                  "could not tell them apart: give one of them a name of its own");
+};
 template <std::size_t Index, class... Layers>
 struct distinct_names : std::true_type {};
 template <std::size_t Index, class L, class... Rest>
 struct distinct_names<Index, L, Rest...> : distinct_names<Index + 1, Rest...> {
-    template <class Other>
-    static constexpr bool distinct = diagnostic::check<!names_collide<L, Other>(), diagnostic::at_layer<Index, L>,
-                                                       diagnostic::same_name_as<Other>>;
-    static_assert((distinct<Rest> && ...),
-                  "typenet: two different layers of this network have the same stable name (`name`); weight files "
-                  "could not tell them apart: give one of them a name of its own");
+    static_assert((distinct_name_pair<Index, L, Rest>::value && ...));
 };
 
 /// For each layer, the rule its weights are drawn by: the initialization of the first
