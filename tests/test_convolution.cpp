@@ -464,10 +464,10 @@ TEST_CASE("bfloat16_model computes what the float model computes on rounded para
         worst_relative = std::max(worst_relative, deviation / largest);
         CHECK(compact.classify(x) == predicted_class<net::output_size>(y16.data()));
     }
-    // Rounding every weight to 8 significant bits moves the outputs by a few
-    // tenths of a percent of the largest output (each weight moves by <= 0.4 %).
+    // Rounding every weight to 8 significant bits moves each weight by <= 0.4 % and the
+    // outputs by 0.16 % of the largest output here (the same on SSE2, AVX2, AVX-512).
     INFO("largest deviation relative to the largest output: " << worst_relative);
-    CHECK(worst_relative < 0.02);
+    CHECK(worst_relative < 0.005);
     CHECK_THROWS_AS(compact.predict(std::vector<float>(3)), std::invalid_argument);
 }
 
