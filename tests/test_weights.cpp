@@ -346,7 +346,7 @@ TEST_CASE("huge counts and dimensions in a tiny weight file are refused before a
     const auto before = m;
     const std::string architecture = type_name<small_net>();
     auto header = [&](std::uint64_t parameters, std::uint64_t tensors) {
-        detail::weights_writer w;
+        detail::binary_writer w;
         w.raw(detail::weights_magic);
         w.u32(1);
         w.u32(4);

@@ -165,7 +165,7 @@ private:
     /// Where the history starts in a checkpoint of this run (format in checkpoint.hpp).
     std::size_t history_offset(const tn::detail::fit_progress& at) const {
         const std::size_t generator = tn::detail::checkpoint_generator_bytes;
-        return 8 + 4 + 4 + (8 + tn::detail::weights_architecture_name<Arch>().size()) + 8 +
+        return 8 + 4 + 4 + (8 + tn::type_name<Arch>().size()) + 8 +
                (8 + tn::type_name<Optimizer>().size()) + 9 * 8 + 4 * 8 + generator +
                (8 + generator * at.streams.dropout.size()) + (4 + (at.streams.augmentation ? generator : 0)) +
                (8 + 8 * at.order.size());

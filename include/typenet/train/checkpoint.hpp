@@ -8,9 +8,11 @@
 // non-trainable state (batch_norm running statistics), which moves in every
 // training forward pass without being a parameter.
 //
-// A checkpoint is written with io/weights.hpp's atomic write (temporary file in
-// the same directory, fsync, rename, fsync of the directory): a crash at any
-// moment leaves the previous checkpoint or the new one, never a mix.
+// A checkpoint is written with io/atomic_file.hpp's atomic write (temporary file
+// in the same directory, fsync, rename, fsync of the directory): a crash at any
+// moment leaves the previous checkpoint or the new one, never a mix. Its fields
+// are written and read with io/binary_codec.hpp, as a weight file's are; the
+// format itself, its limits and its checks are this header's own.
 //
 // File format, version 2; integers little-endian, strings and arrays as a uint64
 // count then the items, doubles as their IEEE bits (uint64). A "generator" is 44
@@ -19,7 +21,7 @@
 //   8      magic "TNCHKPT\0"
 //   4      format version (uint32) = 2
 //   4      element type (uint32): 4 = float, 8 = double
-//   8+n    architecture name (string) and 8 fingerprint (uint64, FNV-1a of it)
+//   8+n    architecture name (string), type_name<Arch>(); 8 fingerprint (uint64, FNV-1a of it)
 //   8+n    optimiser name (string), type_name<Optimizer>()
 //   8 x 9  the run's settings (uint64): samples in the data set, validation
 //          samples, batch size, threads, epochs, seed, shuffle, augmentation's
@@ -44,6 +46,12 @@
 // Any other version is refused with a weights_error naming both. Version 1 held
 // neither the batch_norm statistics nor the dropout and augmentation streams, so
 // it could not resume a run exactly; such a run is restarted, not continued.
+//
+// Every problem with a checkpoint is reported as a weights_error: it is the type
+// fit()'s callers have always caught for them, and README.md documents it.
+#include <algorithm>
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -54,7 +62,9 @@
 
 #include "../core/random.hpp"
 #include "../core/type_name.hpp"
-#include "../io/weights.hpp"
+#include "../io/atomic_file.hpp"
+#include "../io/binary_codec.hpp"
+#include "../io/weights.hpp"  // weights_error, the type checkpoint problems are reported as
 #include "history.hpp"
 #include "random_streams.hpp"
 
@@ -83,6 +93,19 @@ inline constexpr std::array<unsigned char, 8> checkpoint_magic = {'T', 'N', 'C',
 inline constexpr std::uint32_t checkpoint_format_version = 2;
 inline constexpr std::uint64_t checkpoint_generator_bytes = 4 * 8 + 8 + 4;
 
+// Limits on the names, checked before anything is allocated for them: a flipped
+// bit in a length reads as corruption, not as a request for 2^60 bytes.
+inline constexpr std::uint64_t checkpoint_max_architecture_name = std::uint64_t{1} << 20;
+inline constexpr std::uint64_t checkpoint_max_optimizer_name = std::uint64_t{1} << 20;
+
+/// Reads a checkpoint's fields; every problem is a weights_error (see the format above).
+using checkpoint_reader = binary_reader<weights_error>;
+
+template <class T>
+constexpr void check_checkpoint_element_type() {
+    static_assert(is_stored_element_v<T>, "typenet: checkpoints hold IEEE float or double parameters");
+}
+
 /// The state of fit() at a checkpoint, besides the model and the optimiser.
 struct fit_progress {
     checkpoint_settings settings;
@@ -95,14 +118,14 @@ struct fit_progress {
     history past;
 };
 
-inline void put_f64(weights_writer& w, double v) { w.u64(std::bit_cast<std::uint64_t>(v)); }
-inline double get_f64(weights_reader& r, const std::string& what) { return std::bit_cast<double>(r.u64(what)); }
-inline void put_generator(weights_writer& w, const random_engine::snapshot& g) {
+inline void put_f64(binary_writer& w, double v) { w.u64(std::bit_cast<std::uint64_t>(v)); }
+inline double get_f64(checkpoint_reader& r, const std::string& what) { return std::bit_cast<double>(r.u64(what)); }
+inline void put_generator(binary_writer& w, const random_engine::snapshot& g) {
     for (std::uint64_t word : g.words) w.u64(word);
     put_f64(w, g.spare_normal);
     w.u32(g.has_spare_normal ? 1 : 0);
 }
-inline random_engine::snapshot get_generator(weights_reader& r, const std::string& where, const std::string& what) {
+inline random_engine::snapshot get_generator(checkpoint_reader& r, const std::string& where, const std::string& what) {
     random_engine::snapshot g{};
     for (auto& word : g.words) word = r.u64(what);
     g.spare_normal = get_f64(r, what);
@@ -116,11 +139,11 @@ inline random_engine::snapshot get_generator(weights_reader& r, const std::strin
     g.has_spare_normal = has_spare == 1;
     return g;
 }
-inline void put_optional(weights_writer& w, const std::optional<double>& v) {
+inline void put_optional(binary_writer& w, const std::optional<double>& v) {
     w.u32(v.has_value() ? 1 : 0);
     put_f64(w, v.value_or(0));
 }
-inline std::optional<double> get_optional(weights_reader& r, const std::string& where, const std::string& what) {
+inline std::optional<double> get_optional(checkpoint_reader& r, const std::string& where, const std::string& what) {
     const std::uint32_t present = r.u32(what);
     const double v = get_f64(r, what);
     if (present > 1) throw weights_error(where + "corrupted: bad presence flag for " + what);
@@ -129,7 +152,7 @@ inline std::optional<double> get_optional(weights_reader& r, const std::string& 
 
 /// A count read from the file, bounded by the bytes left so that a corrupted count
 /// is refused before anything is allocated for it.
-inline std::uint64_t get_count(weights_reader& r, std::uint64_t item_bytes, const std::string& where,
+inline std::uint64_t get_count(checkpoint_reader& r, std::uint64_t item_bytes, const std::string& where,
                                const std::string& what) {
     const std::uint64_t n = r.u64("the length of " + what);
     if (n > r.remaining() / item_bytes)
@@ -142,14 +165,14 @@ template <class Arch, class T, class Optimizer>
 std::vector<unsigned char> encode_checkpoint(std::span<const T> parameters, std::span<const T> model_state,
                                              const typename Optimizer::template state<T>& optimizer_state,
                                              const fit_progress& p) {
-    check_weight_element_type<T>();
-    weights_writer w;
+    check_checkpoint_element_type<T>();
+    binary_writer w;
     w.bytes().reserve(512 + (parameters.size() + optimizer_state.values().size() + model_state.size()) * sizeof(T) +
                       p.order.size() * 8 + (p.streams.dropout.size() + 1) * checkpoint_generator_bytes);
     w.raw(checkpoint_magic);
     w.u32(checkpoint_format_version);
-    w.u32(weight_element_code<T>);
-    const std::string architecture = weights_architecture_name<Arch>();
+    w.u32(element_code<T>);
+    const std::string architecture = type_name<Arch>();
     w.str(architecture);
     w.u64(fnv1a64(architecture));
     w.str(type_name<Optimizer>());
@@ -206,11 +229,11 @@ inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, 
     if (bytes.size() < checkpoint_magic.size() + 8)
         throw weights_error(where + "truncated: no room for the checksum");
     {
-        weights_reader tail(bytes.subspan(bytes.size() - 8), where);
+        checkpoint_reader tail(bytes.subspan(bytes.size() - 8), where);
         if (tail.u64("the checksum") != fnv1a64(bytes.first(bytes.size() - 8)))
             throw weights_error(where + "checksum mismatch: the checkpoint is truncated or corrupted");
     }
-    weights_reader r(bytes.first(bytes.size() - 8), where);
+    checkpoint_reader r(bytes.first(bytes.size() - 8), where);
     r.take(checkpoint_magic.size(), "the magic bytes");
     const std::uint32_t version = r.u32("the format version");
     if (version != checkpoint_format_version)
@@ -224,10 +247,10 @@ inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, 
     c.element_code = r.u32("the element type");
     if (c.element_code != 4 && c.element_code != 8)
         throw weights_error(where + "corrupted: unknown element type code " + std::to_string(c.element_code));
-    c.info.architecture = r.str(weights_max_architecture_name, "the architecture name");
+    c.info.architecture = r.str(checkpoint_max_architecture_name, "the architecture name");
     if (r.u64("the architecture fingerprint") != fnv1a64(c.info.architecture))
         throw weights_error(where + "corrupted: the architecture fingerprint does not match the architecture name");
-    c.info.optimizer = r.str(weights_max_architecture_name, "the optimiser name");
+    c.info.optimizer = r.str(checkpoint_max_optimizer_name, "the optimiser name");
     auto& s = c.progress.settings;
     for (std::uint64_t* v : {&s.samples, &s.validation, &s.batch_size, &s.threads, &s.epochs, &s.seed, &s.shuffle,
                              &s.horizontal_flip, &s.max_shift})
@@ -264,7 +287,8 @@ inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, 
     c.model_state_count = get_count(r, c.element_code, where, "the model's state");
     c.model_state_offset = r.take(c.model_state_count * c.element_code, "the model's state");
     if (r.remaining() > 0)
-        throw weights_error(where + "corrupted: " + std::to_string(r.remaining()) + " unexpected bytes before the checksum");
+        throw weights_error(where + "corrupted: " + std::to_string(r.remaining()) +
+                            " unexpected bytes before the checksum");
 
     c.info.settings = s;
     c.info.epoch = c.progress.epoch;
@@ -273,22 +297,12 @@ inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, 
     return c;
 }
 
-template <class T>
-void copy_values_from_file(std::span<T> out, const unsigned char* src) {
-    using bits = weight_bits_t<T>;
-    for (T& v : out) {
-        bits b = 0;
-        for (std::size_t k = 0; k < sizeof(T); ++k) b |= static_cast<bits>(static_cast<bits>(src[k]) << (8 * k));
-        v = std::bit_cast<T>(b);
-        src += sizeof(T);
-    }
-}
-
 /// Writes a checkpoint of the run atomically.
 template <class Arch, class T, class Optimizer>
 void save_checkpoint(const std::filesystem::path& path, std::span<const T> parameters, std::span<const T> model_state,
                      const typename Optimizer::template state<T>& optimizer_state, const fit_progress& p) {
-    write_file_atomically(path, encode_checkpoint<Arch, T, Optimizer>(parameters, model_state, optimizer_state, p));
+    write_file_atomically<weights_error>(
+        path, encode_checkpoint<Arch, T, Optimizer>(parameters, model_state, optimizer_state, p));
 }
 
 /// Reads a checkpoint for this model, optimiser, run settings and trainer (its
@@ -300,17 +314,18 @@ template <class Arch, class T, class Optimizer>
 fit_progress load_checkpoint(const std::filesystem::path& path, std::span<T> parameters, std::span<T> model_state,
                              typename Optimizer::template state<T>& optimizer_state,
                              const checkpoint_settings& settings, std::size_t dropout_streams, bool augmenting) {
-    check_weight_element_type<T>();
+    check_checkpoint_element_type<T>();
     const std::string where = path.string() + ": ";
-    const std::vector<unsigned char> bytes = read_whole_file(path);
+    const std::vector<unsigned char> bytes = read_whole_file<weights_error>(path);
     parsed_checkpoint c = parse_checkpoint(bytes, where);
 
-    if (c.element_code != weight_element_code<T>)
-        throw weights_error(where + "element type " + weight_element_name(c.element_code) + ", model uses " +
-                            weight_element_name(weight_element_code<T>));
-    const std::string architecture = weights_architecture_name<Arch>();
+    if (c.element_code != element_code<T>)
+        throw weights_error(where + "element type " + element_name(c.element_code) + ", model uses " +
+                            element_name(element_code<T>));
+    const std::string architecture = type_name<Arch>();
     if (c.info.architecture != architecture)
-        throw weights_error(where + "this checkpoint is of " + c.info.architecture + " but the model is " + architecture);
+        throw weights_error(where + "this checkpoint is of " + c.info.architecture + " but the model is " +
+                            architecture);
     if (c.info.optimizer != type_name<Optimizer>())
         throw weights_error(where + "this checkpoint is of optimiser " + c.info.optimizer + " but fit was given " +
                             type_name<Optimizer>());
@@ -365,9 +380,9 @@ fit_progress load_checkpoint(const std::filesystem::path& path, std::span<T> par
                             std::to_string(c.progress.past.epochs.size()) + " recorded epochs");
 
     // Everything matches: nothing below can fail.
-    copy_values_from_file(parameters, bytes.data() + c.parameters_offset);
-    copy_values_from_file(optimizer_state.values(), bytes.data() + c.state_offset);
-    copy_values_from_file(model_state, bytes.data() + c.model_state_offset);
+    decode_values(parameters, bytes.data() + c.parameters_offset);
+    decode_values(optimizer_state.values(), bytes.data() + c.state_offset);
+    decode_values(model_state, bytes.data() + c.model_state_offset);
     optimizer_state.steps = c.info.optimizer_steps;
     return std::move(c.progress);
 }
@@ -377,7 +392,7 @@ fit_progress load_checkpoint(const std::filesystem::path& path, std::span<T> par
 /// Where the checkpointed run at `path` stands, without loading it into a model.
 /// Throws weights_error when the file is missing, truncated or corrupted.
 inline checkpoint_info read_checkpoint_info(const std::filesystem::path& path) {
-    const std::vector<unsigned char> bytes = detail::read_whole_file(path);
+    const std::vector<unsigned char> bytes = detail::read_whole_file<weights_error>(path);
     return detail::parse_checkpoint(bytes, path.string() + ": ").info;
 }
 
