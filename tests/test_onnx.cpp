@@ -35,6 +35,7 @@ using lenet_t = tn::sequential<tn::input<1, 28, 28>, tn::conv2d<6, 5, 1, 2>, tn:
 using small_cnn_t = tn::sequential<tn::input<1, 12, 12>, tn::conv2d<4, 3, 2, 1>, tn::relu, tn::max_pool<2, 1>, tn::flatten,
                                    tn::dense<3>>;
 using tiny_t = tn::sequential<tn::input<8>, tn::dense<4>, tn::relu, tn::dense<3>>;
+using leaky_t = tn::sequential<tn::input<8>, tn::dense<4>, tn::leaky_relu<1, 10>, tn::dense<3>>;
 
 /// Inputs and PyTorch's outputs (float32, and float64 from the same weights) of a fixture.
 struct reference {
@@ -162,6 +163,7 @@ TEST_CASE("ONNX models exported by PyTorch give PyTorch's outputs", "[onnx]") {
     check_against_pytorch<lenet_t>("lenet");      // Conv (padded), max/avg pooling, Flatten, softmax
     check_against_pytorch<small_cnn_t>("small_cnn");  // strided Conv, pool stride 1, Reshape, Dropout
     check_against_pytorch<tiny_t>("tiny_mlp");
+    check_against_pytorch<leaky_t>("leaky");  // LeakyRelu(0.1)
 }
 
 TEST_CASE("ONNX weights stored as float_data import like raw_data", "[onnx]") {
@@ -222,6 +224,112 @@ TEST_CASE("the ONNX declaration names the matching typenet type", "[onnx]") {
           "using imported = " + tn::type_name<small_cnn_t>() + ";");
     CHECK(tn::onnx_declaration(fixtures / "tiny_mlp.onnx", "tiny") ==
           "using tiny = typenet::sequential<typenet::input<8>, typenet::dense<4>, typenet::relu, typenet::dense<3>>;");
+    CHECK(tn::onnx_declaration(fixtures / "leaky.onnx") ==
+          "using imported = typenet::sequential<typenet::input<8>, typenet::dense<4>, typenet::leaky_relu<1, 10>, "
+          "typenet::dense<3>>;");
+    CHECK(without_namespace(tn::onnx_declaration(fixtures / "leaky.onnx")) ==
+          "using imported = " + tn::type_name<leaky_t>() + ";");
+}
+
+namespace {
+
+/// The spelling of the layer a declared stage expects, from the layer's facts alone.
+template <class L>
+std::string spelling_from_facts() {
+    tn::onnx_import::layer_spec s;
+    s.name = std::string(L::name);
+    s.arguments = tn::onnx_import::arguments_of<L>();
+    return tn::onnx_import::layer_name(s);
+}
+
+/// The LeakyRelu of leaky.onnx with its alpha set (or removed: the ONNX default 0.01).
+onnx::ModelProto leaky_with_alpha(const float* alpha) {
+    auto proto = parse("leaky");
+    for (auto& n : *proto.mutable_graph()->mutable_node())
+        if (n.op_type() == "LeakyRelu") {
+            if (alpha) attribute(n, "alpha").set_f(*alpha);
+            else n.clear_attribute();
+        }
+    return proto;
+}
+
+std::string declared_slope(const float* alpha) {
+    const auto g = tn::onnx_import::read_graph(serialize(leaky_with_alpha(alpha)), "alpha.onnx");
+    return tn::onnx_import::layer_name(g.layers.at(1).spec);
+}
+
+}  // namespace
+
+TEST_CASE("the ONNX op table comes from the layers' facts and spells layers as type_name does", "[onnx]") {
+    namespace oi = tn::onnx_import;
+    CHECK(spelling_from_facts<tn::conv2d<6, 5, 1, 2>>() == tn::type_name<tn::conv2d<6, 5, 1, 2>>());
+    CHECK(spelling_from_facts<tn::conv2d<16, 5>>() == tn::type_name<tn::conv2d<16, 5>>());
+    CHECK(spelling_from_facts<tn::dense<10>>() == tn::type_name<tn::dense<10>>());
+    CHECK(spelling_from_facts<tn::max_pool<2>>() == tn::type_name<tn::max_pool<2>>());
+    CHECK(spelling_from_facts<tn::avg_pool<3, 1>>() == tn::type_name<tn::avg_pool<3, 1>>());
+    CHECK(spelling_from_facts<tn::leaky_relu<>>() == "leaky_relu<1, 100>");
+    CHECK(spelling_from_facts<tn::leaky_relu<>>() == tn::type_name<tn::leaky_relu<>>());
+    CHECK(spelling_from_facts<tn::relu>() == tn::type_name<tn::relu>());
+    CHECK(spelling_from_facts<tn::flatten>() == tn::type_name<tn::flatten>());
+    CHECK(spelling_from_facts<tn::softmax>() == tn::type_name<tn::softmax>());
+    // Each layer with an onnx_op is in the table under it; gelu and silu have none.
+    STATIC_REQUIRE(oi::fact_for(tn::relu::onnx_op)->layer == tn::relu::name);
+    STATIC_REQUIRE(oi::fact_for(tn::tanh_act::onnx_op)->layer == "tanh_act");
+    STATIC_REQUIRE(oi::fact_for("LeakyRelu")->arity == 2);
+    STATIC_REQUIRE(oi::fact_for("Conv")->arity == 4);
+    STATIC_REQUIRE(oi::fact_for("Sigmoid")->elementwise);
+    STATIC_REQUIRE_FALSE(oi::fact_for("Softmax")->elementwise);
+    STATIC_REQUIRE(oi::fact_for("Elu") == nullptr);
+    STATIC_REQUIRE_FALSE(oi::has_onnx_op<tn::gelu>);
+    STATIC_REQUIRE_FALSE(oi::has_onnx_op<tn::silu>);
+}
+
+TEST_CASE("an ONNX LeakyRelu imports as leaky_relu<N, D> with N / D its alpha", "[onnx]") {
+    const auto slope = [](float a) { return declared_slope(&a); };
+    CHECK(declared_slope(nullptr) == "leaky_relu<1, 100>");  // no alpha: the ONNX default 0.01
+    CHECK(slope(0.01f) == "leaky_relu<1, 100>");
+    CHECK(slope(0.1f) == "leaky_relu<1, 10>");
+    CHECK(slope(0.2f) == "leaky_relu<1, 5>");
+    CHECK(slope(0.125f) == "leaky_relu<1, 8>");
+    CHECK(slope(0.35f) == "leaky_relu<7, 20>");
+    CHECK(slope(1.0f) == "leaky_relu<1, 1>");
+    CHECK(slope(0.000001f) == "leaky_relu<1, 1000000>");
+    CHECK(slope(0.123457f) == "leaky_relu<123457, 1000000>");
+
+    // Slopes leaky_relu cannot take, or not as a fraction n / 10^k with k <= 6.
+    const auto refused = [](float a) {
+        const auto proto = leaky_with_alpha(&a);
+        try {
+            (void)tn::onnx_import::read_graph(serialize(proto), "alpha.onnx");
+        } catch (const tn::onnx_error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    CHECK_THAT(refused(1.0f / 3.0f), Contains("alpha.onnx: node '/1/LeakyRelu' (LeakyRelu): alpha = 0.333333343: "
+                                              "typenet's leaky_relu<N, D> needs a slope in (0, 1] with at most 6 "
+                                              "decimal places"));
+    CHECK_THAT(refused(0.0f), Contains("node '/1/LeakyRelu' (LeakyRelu): alpha = 0:"));
+    CHECK_THAT(refused(-0.1f), Contains("node '/1/LeakyRelu' (LeakyRelu): alpha = -0.100000001:"));
+    CHECK_THAT(refused(1.5f), Contains("node '/1/LeakyRelu' (LeakyRelu): alpha = 1.5:"));
+    CHECK_THAT(refused(1e-7f), Contains("node '/1/LeakyRelu' (LeakyRelu): alpha = 1.00000001e-07:"));
+    CHECK_THAT(refused(std::nanf("")), Contains("node '/1/LeakyRelu' (LeakyRelu): alpha = nan:"));
+    CHECK_THAT(refused(HUGE_VALF), Contains("node '/1/LeakyRelu' (LeakyRelu): alpha = inf:"));
+
+    // A declared slope that differs names the node and both spellings; slopes compare as written (in lowest terms).
+    using other_slope = tn::sequential<tn::input<8>, tn::dense<4>, tn::leaky_relu<>, tn::dense<3>>;
+    CHECK_THAT(import_error<other_slope>(fixtures / "leaky.onnx"),
+               Contains("leaky.onnx: node '/1/LeakyRelu' (LeakyRelu) does not match the declared type: expected "
+                        "layer 1 leaky_relu<1, 100> [4] -> [4], found leaky_relu<1, 10> [4] -> [4]"));
+    using unreduced = tn::sequential<tn::input<8>, tn::dense<4>, tn::leaky_relu<10, 100>, tn::dense<3>>;
+    CHECK_THAT(import_error<unreduced>(fixtures / "leaky.onnx"),
+               Contains("expected layer 1 leaky_relu<10, 100> [4] -> [4], found leaky_relu<1, 10> [4] -> [4]"));
+    CHECK_THAT(import_error<tiny_t>(fixtures / "leaky.onnx"),
+               Contains("node '/1/LeakyRelu' (LeakyRelu) does not match the declared type: expected layer 1 relu "
+                        "[4] -> [4], found leaky_relu<1, 10> [4] -> [4]"));
+    CHECK_THAT(import_error<leaky_t>(fixtures / "tiny_mlp.onnx"),
+               Contains("node '/1/Relu' (Relu) does not match the declared type: expected layer 1 leaky_relu<1, 10> "
+                        "[4] -> [4], found relu [4] -> [4]"));
 }
 
 TEST_CASE("a declared type that differs from the ONNX graph names the node and both shapes", "[onnx]") {
@@ -297,8 +405,14 @@ TEST_CASE("a missing, empty, corrupt or truncated ONNX file is an onnx_error tha
 }
 
 TEST_CASE("an unsupported op or attribute is an onnx_error naming the node", "[onnx]") {
-    CHECK_THAT(import_error<tiny_t>(fixtures / "leaky.onnx"),
-               Contains("leaky.onnx: node '/1/LeakyRelu' (LeakyRelu): op type LeakyRelu is not supported"));
+    auto elu = parse("tiny_mlp");  // an element-wise op no typenet layer states as its onnx_op
+    for (auto& n : *elu.mutable_graph()->mutable_node())
+        if (n.op_type() == "Relu") {
+            n.set_op_type("Elu");
+            n.set_name("/1/Elu");
+        }
+    CHECK_THAT(import_error<tiny_t>(serialize(elu), "elu.onnx"),
+               Contains("elu.onnx: node '/1/Elu' (Elu): op type Elu is not supported by typenet's importer"));
 
     auto conv_group = parse("lenet");
     attribute(*conv_group.mutable_graph()->mutable_node(0), "group").set_i(2);

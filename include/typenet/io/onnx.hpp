@@ -8,9 +8,11 @@
 // The graph is read from its input to its output (io/onnx_graph.hpp lists the ops
 // understood) and compared with the declared type layer by layer: the first
 // difference is reported as an onnx_error naming the ONNX node, its op type, and
-// the expected and found layer with their shapes. Weights are re-laid out as
-// typenet stores them (dense [in][out], conv2d [C*K*K][F]). On any error the
-// model is unchanged. examples/onnx_declaration prints the type to declare.
+// the expected and found layer with their shapes. What a declared layer is expected
+// to be comes from its own facts: its name and template arguments, and its onnx_op
+// (a layer without one cannot be imported: a compile error names it). Weights are
+// re-laid out as typenet stores them (dense [in][out], conv2d [C*K*K][F]). On any
+// error the model is unchanged. examples/onnx_declaration prints the type to declare.
 //
 // Needs libonnx-dev and libprotobuf (CMake target typenet::onnx); typenet.hpp
 // does not include this header.
@@ -22,79 +24,54 @@
 
 #include <boost/hana/for_each.hpp>
 
-#include "../layers/activations.hpp"
-#include "../layers/conv2d.hpp"
-#include "../layers/dense.hpp"
-#include "../layers/flatten.hpp"
-#include "../layers/pooling.hpp"
-#include "../layers/softmax.hpp"
+#include "../core/diagnostic.hpp"
 #include "../network/model.hpp"
 #include "onnx_graph.hpp"
+#include "onnx_ops.hpp"
 
 namespace typenet {
 
+namespace diagnostic {
+struct onnx_op {};
+}  // namespace diagnostic
+
 namespace onnx_import {
-
-/// What ONNX layer a typenet layer corresponds to (undefined: it has no counterpart).
-inline layer_spec make_spec(layer_kind kind, std::size_t units = 0, std::size_t kernel = 0, std::size_t stride = 0,
-                            std::size_t padding = 0) {
-    layer_spec s;
-    s.kind = kind;
-    s.units = units;
-    s.kernel = kernel;
-    s.stride = stride;
-    s.padding = padding;
-    return s;
-}
-
-template <class L>
-struct counterpart {
-    static constexpr bool exists = false;
-};
-template <std::size_t U>
-struct counterpart<dense<U>> {
-    static constexpr bool exists = true;
-    static layer_spec spec() { return make_spec(layer_kind::dense, U); }
-};
-template <std::size_t F, std::size_t K, std::size_t S, std::size_t P>
-struct counterpart<conv2d<F, K, S, P>> {
-    static constexpr bool exists = true;
-    static layer_spec spec() { return make_spec(layer_kind::conv2d, F, K, S, P); }
-};
-template <std::size_t K, std::size_t S>
-struct counterpart<max_pool<K, S>> {
-    static constexpr bool exists = true;
-    static layer_spec spec() { return make_spec(layer_kind::max_pool, 0, K, S); }
-};
-template <std::size_t K, std::size_t S>
-struct counterpart<avg_pool<K, S>> {
-    static constexpr bool exists = true;
-    static layer_spec spec() { return make_spec(layer_kind::avg_pool, 0, K, S); }
-};
-template <layer_kind Kind>
-struct simple_counterpart {
-    static constexpr bool exists = true;
-    static layer_spec spec() { return make_spec(Kind); }
-};
-template <>
-struct counterpart<relu> : simple_counterpart<layer_kind::relu> {};
-template <>
-struct counterpart<sigmoid> : simple_counterpart<layer_kind::sigmoid> {};
-template <>
-struct counterpart<tanh_act> : simple_counterpart<layer_kind::tanh> {};
-template <>
-struct counterpart<flatten> : simple_counterpart<layer_kind::flatten> {};
-template <>
-struct counterpart<softmax> : simple_counterpart<layer_kind::softmax> {};
 
 template <class S>
 std::vector<std::size_t> dims_of() {
     return {S::dims.begin(), S::dims.end()};
 }
 
-inline bool same(const layer_spec& a, const layer_spec& b) {
-    return a.kind == b.kind && a.units == b.units && a.kernel == b.kernel && a.stride == b.stride &&
-           a.padding == b.padding && a.input == b.input && a.output == b.output;
+/// The layer a declared stage expects to find in the graph, from its layer's own facts:
+/// spelt by layer_name() as type_name<> spells the layer.
+template <class S>
+layer_spec expected_spec() {
+    using L = typename S::layer;
+    layer_spec s;
+    s.name = std::string(L::name);
+    s.arguments = arguments_of<L>();
+    s.input = dims_of<typename S::input_shape>();
+    s.output = dims_of<typename S::output_shape>();
+    return s;
+}
+
+/// Fails to compile, naming the layer, when a declared layer cannot come from an ONNX graph.
+template <class S>
+constexpr bool importable() {
+    using L = typename S::layer;
+    using at = diagnostic::at_layer<S::layer_index, L>;
+    static_assert(diagnostic::check<has_onnx_op<L>, at, diagnostic::missing<diagnostic::onnx_op>>,
+                  "typenet: import_onnx: this layer has no ONNX counterpart (it declares no "
+                  "`static constexpr std::string_view onnx_op`)");
+    if constexpr (has_onnx_op<L>) {
+        constexpr const op_fact* fact = fact_for(L::onnx_op);
+        static_assert(diagnostic::check<fact != nullptr && layer_arguments<L>::readable, at>,
+                      "typenet: import_onnx: the importer does not read this layer's onnx_op (the layers it reads are "
+                      "onnx_layers in io/onnx_ops.hpp; template arguments must be sizes)");
+        static_assert(diagnostic::check<fact == nullptr || fact->layer == L::name, at>,
+                      "typenet: import_onnx: this layer's onnx_op is another layer's in io/onnx_ops.hpp");
+    }
+    return true;
 }
 
 /// The parameters of Arch (model<Arch, T>::parameters() layout) from the graph, or
@@ -109,25 +86,25 @@ std::vector<T> parameters_from(const imported_graph& g) {
     std::size_t i = 0;
     boost::hana::for_each(Arch::reference_plan::types, [&](auto t) {
         using S = typename decltype(t)::type;
-        using L = typename S::layer;
-        static_assert(counterpart<L>::exists, "typenet: import_onnx: a layer of this architecture has no ONNX counterpart");
-        layer_spec want = counterpart<L>::spec();
-        want.input = dims_of<typename S::input_shape>();
-        want.output = dims_of<typename S::output_shape>();
+        static_assert(importable<S>());
+        const layer_spec want = expected_spec<S>();
         const std::string expected = "layer " + std::to_string(S::layer_index) + " " + layer_string(want);
         if (i >= g.layers.size()) {
-            const std::string last = g.layers.empty() ? std::string("its input")
-                                                      : "node '" + g.layers.back().node + "' (" + g.layers.back().op + ")";
-            throw onnx_error(g.where + ": the graph ends after " + last + "; the declared type continues with " + expected);
+            std::string last = "its input";
+            if (!g.layers.empty()) last = "node '" + g.layers.back().node + "' (" + g.layers.back().op + ")";
+            throw onnx_error(g.where + ": the graph ends after " + last + "; the declared type continues with " +
+                             expected);
         }
         const imported_layer& found = g.layers[i++];
-        if (!same(want, found.spec))
-            throw onnx_error(g.where + ": node '" + found.node + "' (" + found.op + ") does not match the declared type: expected " +
-                             expected + ", found " + layer_string(found.spec));
+        if (want != found.spec)
+            throw onnx_error(g.where + ": node '" + found.node + "' (" + found.op +
+                             ") does not match the declared type: expected " + expected + ", found " +
+                             layer_string(found.spec));
         if constexpr (S::parameter_count > 0) {
             // Equal specs imply equal sizes; checked anyway, as the copy below relies on it.
             if (found.weights.size() != S::weight_count || found.bias.size() != S::parameter_count - S::weight_count)
-                throw onnx_error(g.where + ": node '" + found.node + "' (" + found.op + "): parameter sizes differ from " + expected);
+                throw onnx_error(g.where + ": node '" + found.node + "' (" + found.op +
+                                 "): parameter sizes differ from " + expected);
             T* p = params.data() + S::param_offset;
             for (std::size_t k = 0; k < found.weights.size(); ++k) p[k] = static_cast<T>(found.weights[k]);
             for (std::size_t k = 0; k < found.bias.size(); ++k) p[S::weight_count + k] = static_cast<T>(found.bias[k]);

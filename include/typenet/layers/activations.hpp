@@ -25,6 +25,7 @@ struct identity : elementwise<identity> {
 /// y = max(0, z)
 struct relu : elementwise<relu> {
     static constexpr std::string_view name = "relu";
+    static constexpr std::string_view onnx_op = "Relu";
     static constexpr std::size_t flops_per_value = 1;
     static constexpr derivative_from derivative = derivative_from::output;
     static constexpr init_rule initialization = init_rule::he;
@@ -43,6 +44,7 @@ struct leaky_relu : elementwise<leaky_relu<Numerator, Denominator>> {
     static_assert(Numerator >= 1 && Numerator <= Denominator,
                   "typenet: leaky_relu<Numerator, Denominator> needs a slope in (0, 1]");
     static constexpr std::string_view name = "leaky_relu";
+    static constexpr std::string_view onnx_op = "LeakyRelu";
     static constexpr double slope = static_cast<double>(Numerator) / static_cast<double>(Denominator);
     static constexpr std::size_t flops_per_value = 2;
     static constexpr derivative_from derivative = derivative_from::output;
@@ -56,6 +58,7 @@ struct leaky_relu : elementwise<leaky_relu<Numerator, Denominator>> {
 /// y = 1 / (1 + e^-z)
 struct sigmoid : elementwise<sigmoid> {
     static constexpr std::string_view name = "sigmoid";
+    static constexpr std::string_view onnx_op = "Sigmoid";
     static constexpr std::size_t flops_per_value = 4;
     static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
@@ -68,6 +71,7 @@ struct sigmoid : elementwise<sigmoid> {
 /// y = tanh(z) (std::tanh is a function, so the layer cannot be called `tanh`).
 struct tanh_act : elementwise<tanh_act> {
     static constexpr std::string_view name = "tanh_act";
+    static constexpr std::string_view onnx_op = "Tanh";
     static constexpr std::size_t flops_per_value = 4;
     static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
