@@ -101,7 +101,8 @@ void compare(const char* name) {
     auto im2col = [&] { stage::forward(params.data(), x.data(), y1.data(), batch, scratch.data()); };
     auto direct = [&] {
         for (std::size_t b = 0; b < batch; ++b)
-            direct_conv<C, H, W, F, K>(x.data() + b * C * H * W, params.data(), bias, y2.data() + b * stage::output_shape::size);
+            direct_conv<C, H, W, F, K>(x.data() + b * C * H * W, params.data(), bias,
+                                       y2.data() + b * stage::output_shape::size);
     };
     std::vector<float> y3(y1.size());
     auto channels = [&] {
@@ -124,7 +125,9 @@ void compare(const char* name) {
 }  // namespace
 
 int main() {
-    std::printf("| LeNet convolution, batch 64 | im2col + GEMM | direct, over positions | direct, over channels | max difference |\n");
+    std::printf(
+        "| LeNet convolution, batch 64 | im2col + GEMM | direct, over positions | direct, over channels | max "
+        "difference |\n");
     std::printf("|---|---|---|---|---|\n");
     compare<1, 28, 28, 6, 5>("1->6, 5x5, 28x28");
     compare<6, 12, 12, 16, 5>("6->16, 5x5, 12x12");

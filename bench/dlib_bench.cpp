@@ -14,9 +14,14 @@ using mlp = dlib::loss_multiclass_log<dlib::fc<10, dlib::relu<dlib::fc<128, dlib
 // (dlib's con<> pads stride-1 convolutions to keep the size; con_ takes the padding).
 template <long Filters, long K, class SUBNET>
 using con_valid = dlib::add_layer<dlib::con_<Filters, K, K, 1, 1, 0, 0>, SUBNET>;
-using lenet = dlib::loss_multiclass_log<dlib::fc<10, dlib::relu<dlib::fc<84, dlib::relu<dlib::fc<120,
-    dlib::max_pool<2, 2, 2, 2, dlib::relu<con_valid<16, 5,
-    dlib::max_pool<2, 2, 2, 2, dlib::relu<con_valid<6, 5, dlib::input<image>>>>>>>>>>>>>;
+using lenet = dlib::loss_multiclass_log<dlib::fc<
+    10, dlib::relu<dlib::fc<
+            84, dlib::relu<dlib::fc<
+                    120,
+                    dlib::max_pool<
+                        2, 2, 2, 2,
+                        dlib::relu<con_valid<
+                            16, 5, dlib::max_pool<2, 2, 2, 2, dlib::relu<con_valid<6, 5, dlib::input<image>>>>>>>>>>>>>;
 
 image to_image(const float* p) {
     image m(28, 28);
@@ -51,7 +56,8 @@ void run(const char* name, std::size_t threads) {
     for (std::size_t first = 0; first < order.size(); first += bench::batch_size) {
         const std::size_t n = std::min(bench::batch_size, order.size() - first);
         const auto begin = x.begin() + static_cast<std::ptrdiff_t>(first);
-        trainer.train_one_step(begin, begin + static_cast<std::ptrdiff_t>(n), y.begin() + static_cast<std::ptrdiff_t>(first));
+        trainer.train_one_step(begin, begin + static_cast<std::ptrdiff_t>(n),
+                               y.begin() + static_cast<std::ptrdiff_t>(first));
     }
     trainer.get_net();  // waits for the trainer's worker thread to finish the last step
     bench::report("dlib", name, "epoch_s", threads, bench::seconds_since(start));

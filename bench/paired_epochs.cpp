@@ -68,8 +68,7 @@ void throughput_pairs(const char* name, torch::nn::Sequential (*make_torch)(), s
     const typenet::model<Net> m(1);
     for (int pair = 0; pair < count; ++pair) {
         const auto [libtorch, typenet] = in_turn(
-            pair, [&] { return bench::torch_throughput(net); },
-            [&] { return bench::typenet_throughput(m, threads); });
+            pair, [&] { return bench::torch_throughput(net); }, [&] { return bench::typenet_throughput(m, threads); });
         std::printf("# %s throughput pair %d (%s first): libtorch %.4g/s, typenet %.4g/s\n", name, pair + 1,
                     pair % 2 == 0 ? "libtorch" : "typenet", libtorch, typenet);
         bench::report("paired", name, "throughput_speedup", threads, typenet / libtorch);

@@ -72,11 +72,14 @@ inline double torch_throughput(torch::nn::Sequential& net) {
     torch::InferenceMode inference;
     const auto& data = fashion();
     const std::size_t first_limit = data.test.size() - throughput_batch;
-    return throughput([&](std::size_t r) {
-        const float* p = data.test.sample((r * throughput_batch) % first_limit);
-        const auto input = torch::from_blob(const_cast<float*>(p), {static_cast<long>(throughput_batch), 1, 28, 28});
-        sink = static_cast<std::size_t>(net->forward(input).argmax(1)[0].item<std::int64_t>());
-    }, throughput_batch);
+    return throughput(
+        [&](std::size_t r) {
+            const float* p = data.test.sample((r * throughput_batch) % first_limit);
+            const auto input =
+                torch::from_blob(const_cast<float*>(p), {static_cast<long>(throughput_batch), 1, 28, 28});
+            sink = static_cast<std::size_t>(net->forward(input).argmax(1)[0].item<std::int64_t>());
+        },
+        throughput_batch);
 }
 
 }  // namespace bench

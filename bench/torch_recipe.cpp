@@ -77,8 +77,7 @@ int main(int argc, char** argv) {
     double elapsed = 0;
     for (std::size_t epoch = 0; epoch < epochs; ++epoch) {
         const double rate = lr * schedule.factor(epoch, epochs);
-        for (auto& group : optimizer.param_groups())
-            static_cast<torch::optim::SGDOptions&>(group.options()).lr(rate);
+        for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(rate);
         const auto start = std::chrono::steady_clock::now();
         rng.shuffle(std::span<std::size_t>(order));
         for (std::size_t first = 0; first < order.size(); first += bench::batch_size) {

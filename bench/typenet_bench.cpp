@@ -61,11 +61,13 @@ void dense_gflops(const char* name) {
     const double forward = bench::median_microseconds(
         [&](std::size_t) { stage::forward(params.data(), x.data(), y.data(), batch, scratch.data()); }, 2000);
     bench::report("typenet", name, "forward_gflops", 1, flop / forward / 1e3);
-    const double backward = bench::median_microseconds([&](std::size_t) {
-        std::fill(dy.begin(), dy.end(), 0.01f);
-        stage::backward(params.data(), x.data(), y.data(), dy.data(), static_cast<float*>(nullptr), dparams.data(), batch,
-                        scratch.data());
-    }, 2000);
+    const double backward = bench::median_microseconds(
+        [&](std::size_t) {
+            std::fill(dy.begin(), dy.end(), 0.01f);
+            stage::backward(params.data(), x.data(), y.data(), dy.data(), static_cast<float*>(nullptr), dparams.data(),
+                            batch, scratch.data());
+        },
+        2000);
     bench::report("typenet", name, "backward_gflops", 1, flop / backward / 1e3);
 }
 

@@ -24,8 +24,8 @@ double typenet_epoch(typenet::model<Net>& m, std::size_t threads) {
     using namespace typenet;
     const auto& data = fashion_images();
     const auto order = epoch_order();
-    trainer<Net, float, softmax_cross_entropy, sgd> train(m, softmax_cross_entropy{}, sgd{.learning_rate = learning_rate},
-                                                          batch_size, threads);
+    trainer<Net, float, softmax_cross_entropy, sgd> train(m, softmax_cross_entropy{},
+                                                          sgd{.learning_rate = learning_rate}, batch_size, threads);
     const auto start = std::chrono::steady_clock::now();
     for (std::size_t first = 0; first < order.size(); first += batch_size) {
         const std::size_t n = std::min(batch_size, order.size() - first);
@@ -42,11 +42,13 @@ double typenet_throughput(const typenet::model<Net>& m, std::size_t threads) {
     typenet::batch_predictor<Net> predictor(m, throughput_batch, threads);
     std::vector<std::size_t> classes(throughput_batch);
     const std::size_t first_limit = data.test.size() - throughput_batch;
-    return throughput([&](std::size_t r) {
-        const float* x = data.test.sample((r * throughput_batch) % first_limit);
-        predictor.classify(std::span<const float>(x, throughput_batch * 784), classes);
-        sink = classes[0];
-    }, throughput_batch);
+    return throughput(
+        [&](std::size_t r) {
+            const float* x = data.test.sample((r * throughput_batch) % first_limit);
+            predictor.classify(std::span<const float>(x, throughput_batch * 784), classes);
+            sink = classes[0];
+        },
+        throughput_batch);
 }
 
 }  // namespace bench

@@ -43,7 +43,8 @@ std::vector<unsigned char> read_all(const std::string& path) {
 }
 
 // PGM (P5 binary or P2 text), 8-bit. Returns false with a message on anything else.
-bool parse_pgm(const std::vector<unsigned char>& bytes, std::vector<float>& pixels, int& w, int& h, std::string& error) {
+bool parse_pgm(const std::vector<unsigned char>& bytes, std::vector<float>& pixels, int& w, int& h,
+               std::string& error) {
     std::string text(bytes.begin(), bytes.end());
     std::istringstream in(text);
     std::string magic;
@@ -96,8 +97,8 @@ void print_latency(const std::vector<float>& pixels, std::size_t runs) {
     }
     std::sort(micros.begin(), micros.end());
     const double median = runs % 2 ? micros[runs / 2] : (micros[runs / 2 - 1] + micros[runs / 2]) / 2;
-    std::printf("latency: median %.2f us per image over %zu runs (min %.2f, max %.2f)%s\n", median, runs, micros.front(),
-                micros.back(), sink == sink ? "" : " (NaN scores)");
+    std::printf("latency: median %.2f us per image over %zu runs (min %.2f, max %.2f)%s\n", median, runs,
+                micros.front(), micros.back(), sink == sink ? "" : " (NaN scores)");
 }
 
 }  // namespace
@@ -112,8 +113,10 @@ int main(int argc, char** argv) {
             char* end = nullptr;
             repeat = std::strtol(argv[++i], &end, 10);
             if (*end != '\0' || repeat < 1 || repeat > 100000000) repeat = -1;
-        } else if (!image) image = argv[i];
-        else image = nullptr, repeat = -1;
+        } else if (!image)
+            image = argv[i];
+        else
+            image = nullptr, repeat = -1;
     }
     if (!image || repeat < 0) {
         std::fprintf(stderr, "usage: %s [--repeat N] IMAGE.pgm|IMAGE.png|-\n", argv[0]);
@@ -161,7 +164,9 @@ int main(int argc, char** argv) {
         probability[i] /= sum;
         if (probability[i] > probability[best]) best = i;
     }
-    auto name = [](std::size_t i) { return model::output_size == 10 ? std::string(fashion_names[i]) : std::to_string(i); };
+    auto name = [](std::size_t i) {
+        return model::output_size == 10 ? std::string(fashion_names[i]) : std::to_string(i);
+    };
     std::printf("class %zu (%s)\n", best, name(best).c_str());
     for (std::size_t i = 0; i < model::output_size; ++i) std::printf("  %-12s %.4f\n", name(i).c_str(), probability[i]);
     if (repeat > 0) print_latency(pixels, static_cast<std::size_t>(repeat));

@@ -85,12 +85,15 @@ int run(const settings& s, std::size_t default_epochs, double default_lr) {
     const bool adaptive = s.optimizer == "adam" || s.optimizer == "adamw";
     const double lr = s.learning_rate > 0 ? s.learning_rate : adaptive ? 0.001 : default_lr;
     if (adaptive) {
-        const adam a{.learning_rate = lr, .weight_decay = s.weight_decay, .decoupled_weight_decay = s.optimizer == "adamw"};
+        const adam a{
+            .learning_rate = lr, .weight_decay = s.weight_decay, .decoupled_weight_decay = s.optimizer == "adamw"};
         std::printf("optimizer %s: lr %g, weight decay %g (%s)\n", s.optimizer.c_str(), a.learning_rate, a.weight_decay,
                     a.decoupled_weight_decay ? "decoupled" : "coupled L2");
         return run_with<Net>(s, default_epochs, a);
     }
-    const sgd o{.learning_rate = lr, .momentum = s.momentum, .weight_decay = s.weight_decay,
+    const sgd o{.learning_rate = lr,
+                .momentum = s.momentum,
+                .weight_decay = s.weight_decay,
                 .nesterov = s.optimizer == "nesterov"};
     std::printf("optimizer %s: lr %g, momentum %g, weight decay %g\n", s.optimizer.c_str(), o.learning_rate, o.momentum,
                 o.weight_decay);
@@ -131,7 +134,8 @@ int run_with(const settings& s, std::size_t default_epochs, const Optimizer& opt
             std::fprintf(curve, "%zu,%.1f,%g,%.5f,%.5f,%.5f\n", r.epoch, elapsed, r.learning_rate, r.loss,
                          r.accuracy.value_or(0), test);
             std::fflush(curve);
-            std::fprintf(stderr, "  epoch %zu: %.1f s of training so far, test accuracy %.4f\n", r.epoch, elapsed, test);
+            std::fprintf(stderr, "  epoch %zu: %.1f s of training so far, test accuracy %.4f\n", r.epoch, elapsed,
+                         test);
         };
     std::printf("model %s: %s, %zu parameters\n", s.model.c_str(), type_name<Net>().c_str(), Net::parameter_count);
     std::printf("training: %zu epochs, batch %zu, lr %g (cosine decay), seed %llu, %zu threads, augmentation %s\n",
@@ -152,9 +156,11 @@ int run_with(const settings& s, std::size_t default_epochs, const Optimizer& opt
     const bfloat16_model<folded_t<Net>> compact(fold_for_inference(m));
     std::size_t correct_bf16 = 0;
     for (std::size_t i = 0; i < sets.test.size(); ++i)
-        correct_bf16 += compact.classify(std::span<const float>(sets.test.sample(i), Net::input_size)) == sets.test.labels[i];
+        correct_bf16 +=
+            compact.classify(std::span<const float>(sets.test.sample(i), Net::input_size)) == sets.test.labels[i];
     std::printf("test accuracy with bfloat16 weights %.4f\n", double(correct_bf16) / double(sets.test.size()));
-    print_confusion_matrix(std::cout, confusion_matrix(m, sets.test, evaluation_batch_size, s.threads), data::fashion_mnist_class_names);
+    print_confusion_matrix(std::cout, confusion_matrix(m, sets.test, evaluation_batch_size, s.threads),
+                           data::fashion_mnist_class_names);
 
     const auto model_path = dir / (s.model + ".tnw");
     save(m, model_path);  // with batch_norm, its running statistics too
@@ -180,7 +186,8 @@ int run_with(const settings& s, std::size_t default_epochs, const Optimizer& opt
         for (auto n : data::fashion_mnist_class_names) std::printf(" %.*s;", static_cast<int>(n.size()), n.data());
         std::printf(")\n");
     }
-    if constexpr (std::is_same_v<Net, lenet> || std::is_same_v<Net, cnn> || std::is_same_v<Net, bn_cnn>) draw_convolutions(m, sets.test, dir, s.model);
+    if constexpr (std::is_same_v<Net, lenet> || std::is_same_v<Net, cnn> || std::is_same_v<Net, bn_cnn>)
+        draw_convolutions(m, sets.test, dir, s.model);
     return 0;
 }
 
@@ -193,12 +200,14 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"sgd", "nesterov", "adam", "adamw"}));
     app.add_flag("--augment", s.augment, "random horizontal flips and shifts of the training images");
     app.add_option("--max-shift", s.max_shift, "largest shift in pixels with --augment");
-    app.add_flag("--test-curve", s.test_curve, "evaluate on the test set after every epoch (writes <model>-test-curve.csv)");
+    app.add_flag("--test-curve", s.test_curve,
+                 "evaluate on the test set after every epoch (writes <model>-test-curve.csv)");
     app.add_option("-e,--epochs", s.epochs, "epochs (default: per model)");
     app.add_option("-b,--batch-size", s.batch_size, "minibatch size")->check(CLI::PositiveNumber);
     app.add_option("-l,--learning-rate", s.learning_rate, "learning rate (default: per model and optimizer)");
     app.add_option("--momentum", s.momentum, "SGD / Nesterov momentum in [0, 1)");
-    app.add_option("--weight-decay", s.weight_decay, "weight decay (L2 for sgd, nesterov and adam; decoupled for adamw)");
+    app.add_option("--weight-decay", s.weight_decay,
+                   "weight decay (L2 for sgd, nesterov and adam; decoupled for adamw)");
     app.add_option("-s,--seed", s.seed, "seed of initialisation, shuffles and the validation split");
     app.add_option("-o,--out", s.out, "output directory for the model, history and pictures");
     app.add_option("--data", s.data_dir, "directory of the Fashion-MNIST IDX files");

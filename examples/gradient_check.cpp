@@ -15,12 +15,15 @@ int main() {
     for (auto& v : x) v = rng.uniform(-1, 1);
     const std::vector<label_t> y{0, 3, 1, 2, 3};
 
-    const auto report = gradient_check(m, softmax_cross_entropy{}, std::span<const double>(x), std::span<const label_t>(y));
+    const auto report =
+        gradient_check(m, softmax_cross_entropy{}, std::span<const double>(x), std::span<const label_t>(y));
     std::printf("%-6s %-12s %20s %20s\n", "layer", "kind", "d/d parameters", "d/d input");
     for (const auto& l : report.layers) {
         std::printf("%-6zu %-12s ", l.layer_index, l.layer.c_str());
-        if (l.parameters_checked > 0) std::printf("%20.2e ", l.parameter_error);
-        else std::printf("%20s ", "-");
+        if (l.parameters_checked > 0)
+            std::printf("%20.2e ", l.parameter_error);
+        else
+            std::printf("%20s ", "-");
         std::printf("%20.2e\n", l.input_error);
     }
     std::printf("max relative error %.2e (%s)\n", report.max_error(), report.max_error() < 1e-6 ? "ok" : "WRONG");

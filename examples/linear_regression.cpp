@@ -18,6 +18,8 @@ int main() {
 
     const double w = m.parameters()[0], b = m.parameters()[1];
     std::printf("true:    y = %.4f x %+.4f\n", true_w, true_b);
-    std::printf("learned: y = %.4f x %+.4f   (mean squared error %.5f after %zu steps)\n", w, b, h.last().loss, h.size());
-    std::printf("error:   w %.2f %%, b %.2f %%\n", 100 * std::abs(w - true_w) / true_w, 100 * std::abs(b - true_b) / -true_b);
+    std::printf("learned: y = %.4f x %+.4f   (mean squared error %.5f after %zu steps)\n", w, b, h.last().loss,
+                h.size());
+    std::printf("error:   w %.2f %%, b %.2f %%\n", 100 * std::abs(w - true_w) / true_w,
+                100 * std::abs(b - true_b) / -true_b);
 }

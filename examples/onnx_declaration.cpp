@@ -16,10 +16,14 @@ int main(int argc, char** argv) {
     int positional = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        if (a == "--layers") layers = true;
-        else if (positional == 0 && ++positional) path = a;
-        else if (positional == 1 && ++positional) alias = a;
-        else positional = 3;
+        if (a == "--layers")
+            layers = true;
+        else if (positional == 0 && ++positional)
+            path = a;
+        else if (positional == 1 && ++positional)
+            alias = a;
+        else
+            positional = 3;
     }
     if (path.empty() || positional > 2) {
         std::fprintf(stderr, "usage: %s [--layers] MODEL.onnx [ALIAS]\n", argv[0]);
@@ -30,7 +34,8 @@ int main(int argc, char** argv) {
         std::printf("%s\n", typenet::onnx_import::declaration(graph, alias).c_str());
         if (layers)
             for (std::size_t i = 0; i < graph.layers.size(); ++i)
-                std::printf("// %zu  %-28s <- '%s' (%s)\n", i, typenet::onnx_import::layer_string(graph.layers[i].spec).c_str(),
+                std::printf("// %zu  %-28s <- '%s' (%s)\n", i,
+                            typenet::onnx_import::layer_string(graph.layers[i].spec).c_str(),
                             graph.layers[i].node.c_str(), graph.layers[i].op.c_str());
         return 0;
     } catch (const typenet::onnx_error& e) {

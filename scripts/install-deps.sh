@@ -11,6 +11,7 @@ packages=(
   build-essential cmake ccache pkg-config
   xtl-dev libxsimd-dev xtensor-dev libboost-dev catch2
   zlib1g-dev libcli11-dev libstb-dev
+  clang-format-14              # scripts/format.sh --check (CI): the committed .clang-format
   clang-14 libclang-rt-14-dev  # fuzzing (scripts/fuzz.sh): libFuzzer ships with clang's runtime
   dataset-fashion-mnist
   libonnx-dev libprotobuf-dev  # ONNX import (typenet::onnx), its test and tool; generated headers, no protoc needed

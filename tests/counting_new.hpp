@@ -17,8 +17,7 @@ inline std::atomic<std::size_t> largest_allocation{0};  ///< the most bytes one 
 inline void note_allocation(std::size_t n) noexcept {
     allocations.fetch_add(1, std::memory_order_relaxed);
     std::size_t seen = largest_allocation.load(std::memory_order_relaxed);
-    while (n > seen && !largest_allocation.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
-    }
+    while (n > seen && !largest_allocation.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {}
 }
 }  // namespace test_support
 

@@ -34,7 +34,8 @@ TEST_CASE("training steps and batch-1 predictions allocate nothing", "[allocatio
         return d;
     }();
     model<net> m(1);
-    trainer<net, float, softmax_cross_entropy, sgd> t(m, softmax_cross_entropy{}, sgd{.learning_rate = 0.01, .momentum = 0.9}, 32);
+    trainer<net, float, softmax_cross_entropy, sgd> t(m, softmax_cross_entropy{},
+                                                      sgd{.learning_rate = 0.01, .momentum = 0.9}, 32);
     std::vector<std::size_t> batch(32), tail(4);
     std::iota(batch.begin(), batch.end(), std::size_t{0});
     std::iota(tail.begin(), tail.end(), std::size_t{90});
@@ -92,7 +93,8 @@ TEST_CASE("training steps with batch_norm, dropout, augmentation and adam alloca
     for (std::size_t i = 0; i < 40; ++i) d.labels.push_back(static_cast<label_t>(i % 10));
     model<net> m(1);
     for (std::size_t threads : {1, 2}) {
-        trainer<net, float, softmax_cross_entropy, adam> t(m, softmax_cross_entropy{}, adamw(0.001, 0.01), 16, threads, 7);
+        trainer<net, float, softmax_cross_entropy, adam> t(m, softmax_cross_entropy{}, adamw(0.001, 0.01), 16, threads,
+                                                           7);
         t.set_augmentation({.horizontal_flip = true, .max_shift = 2}, 9);
         std::vector<std::size_t> batch(16), tail(3);
         std::iota(batch.begin(), batch.end(), std::size_t{0});

@@ -63,7 +63,8 @@ TEST_CASE("tensors are visited in layer order with their shapes", "[model]") {
     std::vector<std::string> seen;
     std::size_t total = 0;
     m.for_each_tensor([&](const tensor_ref<float>& t) {
-        seen.push_back(std::to_string(t.layer_index) + ":" + std::string(t.name) + ":" + std::to_string(t.values.size()));
+        seen.push_back(std::to_string(t.layer_index) + ":" + std::string(t.name) + ":" +
+                       std::to_string(t.values.size()));
         total += t.values.size();
     });
     CHECK(seen == std::vector<std::string>{"1:weights:200704", "1:bias:256", "3:weights:32768", "3:bias:128",
@@ -105,7 +106,7 @@ void check_initial_variances(const std::vector<init_rule>& expected) {
             using Out = typename S::output_shape;
             constexpr std::size_t filters = Out::rank == 3 ? Out::dims[0] : Out::size;
             constexpr std::size_t in_channels = In::rank == 3 ? In::dims[0] : In::size;
-            constexpr std::size_t fan_in = S::weight_count / filters;           // C K K, or the inputs
+            constexpr std::size_t fan_in = S::weight_count / filters;          // C K K, or the inputs
             constexpr std::size_t fan_out = filters * (fan_in / in_channels);  // F K K, or the outputs
             const auto w = m.parameters().subspan(S::param_offset, S::weight_count);
             double mean = 0, var = 0, largest = 0;

@@ -20,7 +20,8 @@ namespace {
 using lenet = sequential<input<1, 28, 28>, conv2d<6, 5>, relu, max_pool<2>, conv2d<16, 5>, relu, max_pool<2>, flatten,
                          dense<120>, relu, dense<84>, relu, dense<10>>;
 static_assert(std::is_same_v<lenet::output_shape, shape<10>>);
-static_assert(lenet::parameter_count == (25 * 6 + 6) + (150 * 16 + 16) + (256 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10));
+static_assert(lenet::parameter_count ==
+              (25 * 6 + 6) + (150 * 16 + 16) + (256 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10));
 static_assert(lenet::fused_plan::count == 8);  // conv+relu, pool, conv+relu, pool, flatten, dense+relu x2, dense
 static_assert(lenet::layer_count == 12);
 
@@ -30,7 +31,6 @@ static_assert(std::is_same_v<sequential<input<3, 32, 32>, conv2d<8, 3, 2, 1>>::o
 static_assert(std::is_same_v<sequential<input<1, 7, 9>, conv2d<2, 5, 2, 2>>::output_shape, shape<2, 4, 5>>);
 static_assert(std::is_same_v<sequential<input<4, 9, 9>, max_pool<3, 2>>::output_shape, shape<4, 4, 4>>);
 static_assert(std::is_same_v<sequential<input<4, 8, 8>, avg_pool<2>>::output_shape, shape<4, 4, 4>>);
-
 
 // Direct convolution, straight from the definition.
 template <std::size_t C, std::size_t H, std::size_t W, std::size_t F, std::size_t K, std::size_t S, std::size_t P>
@@ -62,7 +62,8 @@ void check_conv_forward(std::uint64_t seed) {
     for (auto& p : m.parameters()) p = rng.uniform(-1, 1);  // biases too
     const auto x = random_values<double>(C * H * W, seed + 1);
     const auto y = m.predict(x);
-    const auto expected = naive_conv<C, H, W, F, K, S, P>(x, m.parameters().data(), m.parameters().data() + C * K * K * F);
+    const auto expected =
+        naive_conv<C, H, W, F, K, S, P>(x, m.parameters().data(), m.parameters().data() + C * K * K * F);
     REQUIRE(y.size() == expected.size());
     for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
 }
@@ -153,10 +154,10 @@ TEST_CASE("a weight-gradient GEMM reading the patch rows in place equals one on 
         for (std::size_t i = 0; i < copied.size(); ++i)
             REQUIRE(in_place[i] == Approx(copied[i]).epsilon(tolerance).margin(tolerance));
     };
-    check.operator()<float, 6, 12, 12, 5, 16>(10, 50);   // LeNet's second convolution
-    check.operator()<float, 1, 10, 10, 5, 16>(12, 51);   // Q = 25: 2 blocks of 12, a tail of 1
-    check.operator()<double, 3, 7, 7, 3, 8>(9, 52);      // Q = 27
-    check.operator()<double, 2, 9, 6, 3, 24>(9, 53);     // Q = 18, three vectors of columns or more
+    check.operator()<float, 6, 12, 12, 5, 16>(10, 50);  // LeNet's second convolution
+    check.operator()<float, 1, 10, 10, 5, 16>(12, 51);  // Q = 25: 2 blocks of 12, a tail of 1
+    check.operator()<double, 3, 7, 7, 3, 8>(9, 52);     // Q = 27
+    check.operator()<double, 2, 9, 6, 3, 24>(9, 53);    // Q = 18, three vectors of columns or more
 }
 
 TEST_CASE("the sliding forward pass equals the GEMM on the copied columns", "[conv]") {
@@ -182,14 +183,15 @@ TEST_CASE("the sliding forward pass equals the GEMM on the copied columns", "[co
             for (std::size_t i = 0; i < by_gemm.size(); ++i) REQUIRE(sliding[i] == by_gemm[i]);
         } else {
             WARN("sliding forward pass for C=" << C << " " << H << "x" << W << " K=" << K << " F=" << F
-                                               << " not exercised: it does not apply on " << test_support::this_build());
+                                               << " not exercised: it does not apply on "
+                                               << test_support::this_build());
         }
     };
-    check.operator()<float, 6, 12, 12, 5, 16>(2, 80);   // LeNet's second convolution: 2 rows of 8 a pass
-    check.operator()<float, 3, 10, 9, 3, 32>(1, 81);    // 8 x 7 outputs, two vectors of filters
-    check.operator()<float, 1, 9, 20, 5, 16>(1, 82);    // 16 outputs a row: one row a pass
-    check.operator()<double, 2, 7, 7, 3, 8>(1, 83);     // 5 x 5 outputs: 5 rows would need 25 accumulators
-    check.operator()<double, 2, 8, 6, 3, 8>(3, 84);     // 6 x 4 outputs: 3 rows of 4 a pass, twice
+    check.operator()<float, 6, 12, 12, 5, 16>(2, 80);  // LeNet's second convolution: 2 rows of 8 a pass
+    check.operator()<float, 3, 10, 9, 3, 32>(1, 81);   // 8 x 7 outputs, two vectors of filters
+    check.operator()<float, 1, 9, 20, 5, 16>(1, 82);   // 16 outputs a row: one row a pass
+    check.operator()<double, 2, 7, 7, 3, 8>(1, 83);    // 5 x 5 outputs: 5 rows would need 25 accumulators
+    check.operator()<double, 2, 8, 6, 3, 8>(3, 84);    // 6 x 4 outputs: 3 rows of 4 a pass, twice
     STATIC_REQUIRE(!kernels::sliding_convolution_forward<float, 12, 33, 3, 16>::applies);  // rows too wide to unroll
     STATIC_REQUIRE(!kernels::sliding_convolution_forward<float, 12, 32, 3, 16>::applies);  // 30 accumulators a row
     STATIC_REQUIRE(!kernels::sliding_convolution_forward<float, 12, 12, 3, 6>::applies);   // filters not whole vectors
@@ -216,16 +218,17 @@ TEST_CASE("the sliding weight gradient equals the GEMM on the copied columns", "
             for (std::size_t i = 0; i < by_gemm.size(); ++i) REQUIRE(sliding[i] == by_gemm[i]);
         } else {
             WARN("sliding weight gradient for C=" << C << " " << H << "x" << W << " K=" << K << " F=" << F
-                                                  << " not exercised: it does not apply on " << test_support::this_build());
+                                                  << " not exercised: it does not apply on "
+                                                  << test_support::this_build());
         }
     };
-    check.operator()<float, 6, 12, 12, 5, 16>(6, 70);   // LeNet's second convolution: one pass per kernel row
-    check.operator()<float, 6, 12, 12, 5, 32>(3, 71);   // two vectors of filters: two groups of 3 channels
+    check.operator()<float, 6, 12, 12, 5, 16>(6, 70);  // LeNet's second convolution: one pass per kernel row
+    check.operator()<float, 6, 12, 12, 5, 32>(3, 71);  // two vectors of filters: two groups of 3 channels
     check.operator()<float, 1, 10, 10, 5, 16>(1, 72);
-    check.operator()<float, 3, 10, 9, 3, 32>(3, 73);    // 8 x 7 outputs
-    check.operator()<double, 2, 7, 7, 3, 8>(2, 74);     // the gradient check's conv2d<8, 3>
-    check.operator()<double, 5, 6, 8, 3, 16>(5, 75);    // 5 channels x 3 x 2 vectors = 30 accumulators
-    check.operator()<double, 4, 6, 32, 3, 8>(4, 76);    // the widest rows it unrolls
+    check.operator()<float, 3, 10, 9, 3, 32>(3, 73);  // 8 x 7 outputs
+    check.operator()<double, 2, 7, 7, 3, 8>(2, 74);   // the gradient check's conv2d<8, 3>
+    check.operator()<double, 5, 6, 8, 3, 16>(5, 75);  // 5 channels x 3 x 2 vectors = 30 accumulators
+    check.operator()<double, 4, 6, 32, 3, 8>(4, 76);  // the widest rows it unrolls
     // Where it does not apply, the GEMM stays: rows too wide to unroll, filters that do not
     // fill vectors, more accumulators than registers for a single channel.
     STATIC_REQUIRE(!kernels::sliding_filter_gradient<float, 1, 33, 3, 16>::applies);
@@ -251,7 +254,8 @@ TEST_CASE("the sliding input gradient agrees with the GEMM into the columns and 
                 REQUIRE(sliding[i] == Approx(folded[i]).epsilon(1e-5).margin(1e-5));
         } else {
             WARN("sliding input gradient for C=" << C << " " << H << "x" << W << " K=" << K << " F=" << F
-                                                 << " not exercised: it does not apply on " << test_support::this_build());
+                                                 << " not exercised: it does not apply on "
+                                                 << test_support::this_build());
         }
     };
     check.operator()<6, 12, 12, 5, 16>(90);  // LeNet's second convolution; every pixel written over the 7s
@@ -271,7 +275,7 @@ TEST_CASE("a forward GEMM reading the positions in place equals one on the copie
         using position_rows = typename geometry::position_rows;
         constexpr std::size_t Q = geometry::patch, N = geometry::positions;
         CHECK(kernels::detail::block_rows_for<position_rows, twelve_rows>() == rows_of_24);
-        if constexpr (position_rows::template block_rows<kernels::register_block<T, F>::max_rows> > 0) {
+        if constexpr (position_rows::template block_rows < kernels::register_block<T, F>::max_rows >> 0) {
             const auto x = random_values<T>(C * H * W, seed);
             const auto w = random_values<T>(Q * F, seed + 1);
             std::vector<T> cols(Q * N), copied(F * N), in_place(N * F), in_place_t(F * N);
@@ -288,17 +292,17 @@ TEST_CASE("a forward GEMM reading the positions in place equals one on the copie
                                                 << test_support::this_build());
         }
     };
-    check.operator()<float, 6, 12, 12, 5, 16>(16, 60);   // LeNet's second convolution: 8 x 8 outputs, blocks of 2 rows
-    check.operator()<double, 2, 7, 7, 3, 8>(5, 61);      // 5 x 5 outputs: blocks of one row
-    check.operator()<float, 3, 10, 9, 3, 32>(14, 62);    // 8 x 7 outputs: 2 rows (3 would leave a tail)
+    check.operator()<float, 6, 12, 12, 5, 16>(16, 60);  // LeNet's second convolution: 8 x 8 outputs, blocks of 2 rows
+    check.operator()<double, 2, 7, 7, 3, 8>(5, 61);     // 5 x 5 outputs: blocks of one row
+    check.operator()<float, 3, 10, 9, 3, 32>(14, 62);   // 8 x 7 outputs: 2 rows (3 would leave a tail)
     STATIC_REQUIRE(kernels::convolution_geometry<1, 30, 30, 3, 1, 0>::position_rows::block_rows<24> == 0);  // 28 > 24
 }
 
 TEST_CASE("pooling forward matches the definition", "[conv]") {
     model<sequential<input<1, 4, 4>, max_pool<2>>, double> mp;
     model<sequential<input<1, 4, 4>, avg_pool<2>>, double> ap;
-    const std::vector<double> x{1, 2, 5, 3,  //
-                                4, 0, 1, 1,  //
+    const std::vector<double> x{1,  2,  5, 3,  //
+                                4,  0,  1, 1,  //
                                 -1, -2, 7, 8,  //
                                 -3, -4, 9, 6};
     CHECK(mp.predict(x) == std::array<double, 4>{4, 5, -1, 9});
@@ -408,7 +412,8 @@ TEST_CASE("fused conv+relu computes what the reference plan computes", "[conv][f
     const float* p = m.parameters().data();
     forward_pass(p, fused, x.data(), batch, true);
     forward_pass(p, reference, x.data(), batch, true);
-    for (std::size_t i = 0; i < batch * 10; ++i) REQUIRE(fused.output()[i] == Approx(reference.output()[i]).margin(1e-5));
+    for (std::size_t i = 0; i < batch * 10; ++i)
+        REQUIRE(fused.output()[i] == Approx(reference.output()[i]).margin(1e-5));
     softmax_cross_entropy::evaluate<10>(fused.output(), y.data(), fused.output_gradient(), batch);
     softmax_cross_entropy::evaluate<10>(reference.output(), y.data(), reference.output_gradient(), batch);
     backward_pass(p, fused, batch);
@@ -430,8 +435,8 @@ TEST_CASE("every layer's output can be inspected", "[inspect]") {
         seen.push_back(std::to_string(o.layer_index) + " " + o.layer + " " + dims);
         last.assign(o.values.begin(), o.values.end());
     });
-    CHECK(seen == std::vector<std::string>{"0 conv2d<2, 3, 1, 0> 2x4x4x", "1 relu 2x4x4x", "2 max_pool<2, 2> 2x2x2x", "3 flatten 8x",
-                                           "4 dense<3> 3x"});
+    CHECK(seen == std::vector<std::string>{"0 conv2d<2, 3, 1, 0> 2x4x4x", "1 relu 2x4x4x", "2 max_pool<2, 2> 2x2x2x",
+                                           "3 flatten 8x", "4 dense<3> 3x"});
     const auto y = m.predict(x);
     for (std::size_t i = 0; i < 3; ++i) CHECK(last[i] == Approx(y[i]).margin(1e-6));
 }
@@ -507,7 +512,8 @@ TEST_CASE("batch_predictor gives every sample what predict gives it, on any numb
     std::vector<float> y(net::output_size);
     CHECK_THROWS_WITH(p.predict(std::span<const float>(x.data(), net::input_size + 1), y),
                       Catch::Contains("not a whole number of samples"));
-    CHECK_THROWS_WITH(p.predict(std::span<const float>(x.data(), 2 * net::input_size), y), Catch::Contains("output values"));
+    CHECK_THROWS_WITH(p.predict(std::span<const float>(x.data(), 2 * net::input_size), y),
+                      Catch::Contains("output values"));
     std::vector<std::size_t> none;
     p.classify(std::span<const float>(), none);  // zero samples: nothing to do
     CHECK_THROWS_AS(batch_predictor<net>(m, 0), std::invalid_argument);

@@ -38,7 +38,6 @@ using test_support::temporary_directory;
 
 namespace {
 
-
 using bytes = std::vector<std::uint8_t>;
 
 /// An IDX file: big-endian magic and dims, then `payload` bytes (all of them when
@@ -124,8 +123,7 @@ TEST_CASE("IDX files are read plain or gzipped, told apart by content, not by na
     CHECK(data::read_idx_labels(dir / "labels.gz") == labels);
 }
 
-TEST_CASE("a truncated IDX file is refused, saying what the header promised and where the file ends",
-          "[data][idx]") {
+TEST_CASE("a truncated IDX file is refused, saying what the header promised and where the file ends", "[data][idx]") {
     temporary_directory dir;
     const bytes short_images = images_file(3, 2, 4, 10);  // 24 pixels announced, 10 present
 
@@ -257,7 +255,8 @@ constexpr std::size_t image_size = 28 * 28;
 bytes fake_pixels(std::size_t count) {
     bytes b(count * image_size);
     for (std::size_t i = 0; i < count; ++i)
-        for (std::size_t k = 0; k < image_size; ++k) b[i * image_size + k] = static_cast<std::uint8_t>((i * 50 + k) % 256);
+        for (std::size_t k = 0; k < image_size; ++k)
+            b[i * image_size + k] = static_cast<std::uint8_t>((i * 50 + k) % 256);
     return b;
 }
 
@@ -296,10 +295,14 @@ TEST_CASE("to_labeled_data scales pixels, keeps the first `limit` samples and ch
     CHECK(d.inputs(0, 1) == 1.0);
     CHECK(d.inputs(1, 0) == 0.2);
     CHECK(d.labels == std::vector<label_t>{7, 8});
-    CHECK_THAT(thrown_message([&] { data::to_labeled_data<float>(images, {7, 8}); }),
+    CHECK_THAT(thrown_message([&] {
+                   data::to_labeled_data<float>(images, {7, 8});
+               }),
                Contains("3 images but 2 labels"));
     const data::idx_images short_pixels{3, 1, 2, {0, 255}};
-    CHECK_THAT(thrown_message([&] { data::to_labeled_data<float>(short_pixels, {7, 8, 9}); }),
+    CHECK_THAT(thrown_message([&] {
+                   data::to_labeled_data<float>(short_pixels, {7, 8, 9});
+               }),
                Contains("2 pixels for 3 images of 1x2"));
 }
 
@@ -383,8 +386,7 @@ TEST_CASE("labeled_images gathers every byte as the value labeled_data holds, by
     CHECK(targets == std::vector<label_t>{1, 0, 1, 2, 1, 0, 0});
 }
 
-TEST_CASE("labeled_images refuses a network of another width, labels out of range and an empty set",
-          "[data][images]") {
+TEST_CASE("labeled_images refuses a network of another width, labels out of range and an empty set", "[data][images]") {
     labeled_images images = byte_images(4, 12, 3);
     CHECK_NOTHROW(images.validate(12, 3, "fit"));
     CHECK_THAT(thrown_message<std::invalid_argument>([&] { images.validate(784, 10, "fit"); }),
@@ -392,8 +394,10 @@ TEST_CASE("labeled_images refuses a network of another width, labels out of rang
     CHECK_THAT(thrown_message<std::invalid_argument>([&] { images.validate(12, 2, "evaluate"); }),
                Contains("evaluate: label 2 of sample 2 is not below the number of classes (2)"));
     images.labels.pop_back();
-    CHECK_THAT(thrown_message<std::invalid_argument>([&] { images.validate(12, 3, "fit"); }), Contains("3 labels for 4 samples"));
-    CHECK_THAT(thrown_message<std::invalid_argument>([&] { labeled_images{}.validate(12, 3, "fit"); }), Contains("fit: the data set is empty"));
+    CHECK_THAT(thrown_message<std::invalid_argument>([&] { images.validate(12, 3, "fit"); }),
+               Contains("3 labels for 4 samples"));
+    CHECK_THAT(thrown_message<std::invalid_argument>([&] { labeled_images{}.validate(12, 3, "fit"); }),
+               Contains("fit: the data set is empty"));
 }
 
 TEST_CASE("fashion_mnist_images holds the bytes of the files, as numbers the values of fashion_mnist",
@@ -411,7 +415,8 @@ TEST_CASE("fashion_mnist_images holds the bytes of the files, as numbers the val
     CHECK(bool(images.train.to_labeled_data<float>().inputs == floats.train.inputs));
     CHECK(bool(images.test.to_labeled_data<float>().inputs == floats.test.inputs));
 
-    CHECK_THAT(thrown_message<std::invalid_argument>([&] { data::fashion_mnist_images(fake.dir.path, {.standardize = true}); }),
+    CHECK_THAT(thrown_message<std::invalid_argument>(
+                   [&] { data::fashion_mnist_images(fake.dir.path, {.standardize = true}); }),
                Contains("standardised pixels are not bytes"));
     fake.write("t10k", 3, 28, 28, fake_pixels(3), {2, 11, 5});
     CHECK_THAT(thrown_message([&] { data::fashion_mnist_images(fake.dir.path); }),
@@ -489,7 +494,7 @@ std::vector<std::size_t> indices_of(const labeled_data<float>& d) {
     for (std::size_t i = 0; i < d.size(); ++i) {
         const auto index = static_cast<std::size_t>(d.inputs(i, 0));
         REQUIRE(d.inputs(i, 1) == -d.inputs(i, 0));  // rows are copied whole
-        REQUIRE(d.labels[i] == index % 3);            // labels travel with their samples
+        REQUIRE(d.labels[i] == index % 3);           // labels travel with their samples
         out.push_back(index);
     }
     return out;
@@ -510,7 +515,7 @@ TEST_CASE("split: sizes, disjoint parts that cover the data, determined by the s
     std::set<std::size_t> all(a.begin(), a.end());
     all.insert(b.begin(), b.end());
     CHECK(all.size() == 100);  // disjoint and covering
-    
+
     const auto [first_again, second_again] = data::split(d, 0.3, 7);
     CHECK(indices_of(second_again) == b);
     const auto [first_other, second_other] = data::split(d, 0.3, 8);
@@ -538,8 +543,9 @@ TEST_CASE("split refuses fractions outside (0, 1) and ones that leave a part emp
 // is missing, the tests that read it fail and say so, rather than pass having read nothing.
 void require_fashion_mnist() {
     if (!fs::exists(data::fashion_mnist_default_dir))
-        FAIL(data::fashion_mnist_default_dir << " is absent: install Debian's dataset-fashion-mnist "
-                                               "(scripts/install-deps.sh, or apt-get install -y dataset-fashion-mnist)");
+        FAIL(data::fashion_mnist_default_dir
+             << " is absent: install Debian's dataset-fashion-mnist "
+                "(scripts/install-deps.sh, or apt-get install -y dataset-fashion-mnist)");
 }
 
 TEST_CASE("the real Fashion-MNIST files load with the expected shapes, range and classes",
@@ -567,13 +573,17 @@ TEST_CASE("the real Fashion-MNIST files load with the expected shapes, range and
 TEST_CASE("an MLP learns real Fashion-MNIST images from a 4000-image subset, better than a linear model",
           "[data][fashion_mnist][real]") {
     require_fashion_mnist();
-    const auto set = data::fashion_mnist<float>(data::fashion_mnist_default_dir, {.train_limit = 4000, .test_limit = 2000});
+    const auto set =
+        data::fashion_mnist<float>(data::fashion_mnist_default_dir, {.train_limit = 4000, .test_limit = 2000});
     // The same training for both: a linear model (softmax regression) is the baseline a
     // working hidden layer must beat. A broken hidden layer (dead units, a wrong
     // gradient through relu) leaves at most the linear model's accuracy.
     const auto train = [&](auto& m) {
         return fit(m, set.train, softmax_cross_entropy{}, sgd{.learning_rate = 0.01, .momentum = 0.9},
-                   fit_options{.epochs = 10, .batch_size = 32, .seed = 1, .progress = false,
+                   fit_options{.epochs = 10,
+                               .batch_size = 32,
+                               .seed = 1,
+                               .progress = false,
                                .schedule = learning_rate_schedule::cosine(0.05)});
     };
     model<sequential<input<1, 28, 28>, flatten, dense<256>, relu, dense<10>>> mlp(1);

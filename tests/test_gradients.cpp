@@ -18,8 +18,6 @@ using namespace typenet;
 
 namespace {
 
-
-
 template <class Arch, class Loss>
 gradient_check_result check_classifier(std::size_t batch, std::uint64_t seed) {
     model<Arch, double> m(seed);
@@ -31,12 +29,17 @@ gradient_check_result check_classifier(std::size_t batch, std::uint64_t seed) {
 // A test-only activation whose backward forgets a factor of 2 in sigmoid's derivative.
 struct broken_sigmoid : elementwise<broken_sigmoid> {
     static constexpr std::string_view name = "broken_sigmoid";
-    [[maybe_unused]] static constexpr std::size_t flops_per_value = 4;  // the activation interface asks for it; unused here
+    [[maybe_unused]] static constexpr std::size_t flops_per_value =
+        4;  // the activation interface asks for it; unused here
     static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
-    static V forward_lane(V z) { return sigmoid::forward_lane(z); }
+    static V forward_lane(V z) {
+        return sigmoid::forward_lane(z);
+    }
     template <class V>
-    static V backward_lane(V y, V g) { return V(2) * sigmoid::backward_lane(y, g); }
+    static V backward_lane(V y, V g) {
+        return V(2) * sigmoid::backward_lane(y, g);
+    }
 };
 
 // A test-only ReLU whose backward has the wrong sign.
@@ -45,9 +48,13 @@ struct wrong_sign_relu : elementwise<wrong_sign_relu> {
     [[maybe_unused]] static constexpr std::size_t flops_per_value = 1;
     static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
-    static V forward_lane(V z) { return relu::forward_lane(z); }
+    static V forward_lane(V z) {
+        return relu::forward_lane(z);
+    }
     template <class V>
-    static V backward_lane(V y, V g) { return -relu::backward_lane(y, g); }
+    static V backward_lane(V y, V g) {
+        return -relu::backward_lane(y, g);
+    }
 };
 
 /// conv2d, relu, max_pool: ReLU zeros tie inside pooling windows, where the loss has kinks.
@@ -56,8 +63,7 @@ using pooled_relu_net = sequential<input<1, 12, 12>, conv2d<4, 3>, Act, max_pool
 
 }  // namespace
 
-TEST_CASE("gradient_check leaves out the kinks of ReLU zeros tied in max-pool windows, and counts them",
-          "[gradient]") {
+TEST_CASE("gradient_check leaves out the kinks of ReLU zeros tied in max-pool windows, and counts them", "[gradient]") {
     // Without the kink test, this network reported a largest error of 1.0 on the max-pool
     // input gradient for every seed (the one-sided slopes at a tie are 0 and 1).
     std::size_t kinks = 0, checked = 0;
@@ -97,8 +103,8 @@ TEST_CASE("each loss passes the gradient check", "[gradient][loss]") {
     SECTION("softmax_cross_entropy") { require_all_below(check_classifier<net, softmax_cross_entropy>(6, 71), 1e-6); }
     SECTION("hinge") { require_all_below(check_classifier<net, hinge>(6, 72), 1e-6); }
     SECTION("binary_cross_entropy") {
-        require_all_below(check_classifier<sequential<input<5>, dense<7>, tanh_act, dense<1>>, binary_cross_entropy>(6, 73),
-                          1e-6);
+        require_all_below(
+            check_classifier<sequential<input<5>, dense<7>, tanh_act, dense<1>>, binary_cross_entropy>(6, 73), 1e-6);
     }
     SECTION("mse") {
         model<net, double> m(74);
@@ -151,7 +157,8 @@ void compare_plans(std::size_t batch, std::uint64_t seed, double tolerance) {
     for (std::size_t i = 0; i < batch * Arch::output_size; ++i)
         REQUIRE(fused.output()[i] == Approx(reference.output()[i]).margin(tolerance));
     softmax_cross_entropy::evaluate<Arch::output_size>(fused.output(), y.data(), fused.output_gradient(), batch);
-    softmax_cross_entropy::evaluate<Arch::output_size>(reference.output(), y.data(), reference.output_gradient(), batch);
+    softmax_cross_entropy::evaluate<Arch::output_size>(reference.output(), y.data(), reference.output_gradient(),
+                                                       batch);
     backward_pass(p, fused, batch);
     backward_pass(p, reference, batch);
     const auto gf = fused.parameter_gradients();

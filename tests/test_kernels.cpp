@@ -25,7 +25,6 @@ using namespace typenet;
 
 namespace {
 
-
 // C = A * B with A(i,p) = a[i*K+p] (row-major) or a[p*M+i] (transposed).
 template <class T>
 std::vector<T> naive(std::size_t M, std::size_t K, std::size_t N, const std::vector<T>& a, bool a_transposed,
@@ -79,10 +78,14 @@ TEST_CASE("the program runs the instruction set it was built for", "[kernels][is
 #ifdef TYPENET_TEST_ISA
     const std::string level = TYPENET_TEST_ISA;
     INFO("built for " << level << "; xsimd runs " << arch << " with " << floats << " floats a vector");
-    if (level == "sse2") CHECK((arch == "sse2" && floats == 4));
-    else if (level == "avx2") CHECK((arch == "fma3+avx2" && floats == 8));
-    else if (level == "avx512") CHECK((arch == "avx512bw" && floats == 16));
-    else FAIL("unknown level " << level);
+    if (level == "sse2")
+        CHECK((arch == "sse2" && floats == 4));
+    else if (level == "avx2")
+        CHECK((arch == "fma3+avx2" && floats == 8));
+    else if (level == "avx512")
+        CHECK((arch == "avx512bw" && floats == 16));
+    else
+        FAIL("unknown level " << level);
 #else
     WARN("native build: xsimd runs " << arch << " with " << floats << " floats a vector");
     CHECK(floats >= 4);
@@ -165,7 +168,8 @@ TEST_CASE("add_run and copy_run handle every length up to a few vectors", "[kern
         for (std::size_t i = 0; i < n; ++i) CHECK(dst[i] == src[i]);
         CHECK(dst[n] == before[n]);
     };
-    [&]<std::size_t... n>(std::index_sequence<n...>) { (check.template operator()<n + 1>(), ...); }(std::make_index_sequence<40>{});
+    [&]<std::size_t... n>(std::index_sequence<n...>) { (check.template operator()<n + 1>(), ...); }
+    (std::make_index_sequence<40>{});
 }
 
 namespace {
@@ -211,19 +215,17 @@ void check_skipping_zeros(std::size_t M, std::size_t K) {
     kernels::gemm_skipping_zeros<N, Layout, Accumulate>(M, K, a.data(), lda, b.data(), N, c.data(), N, epilogue);
     std::size_t differing = 0;
     for (std::size_t i = 0; i < M * N; ++i)
-        differing += in_pairs ? !(std::abs(c[i] - expected[i]) <= 1e-5f * (1.0f + std::abs(expected[i])))
-                              : c[i] != expected[i];
+        differing +=
+            in_pairs ? !(std::abs(c[i] - expected[i]) <= 1e-5f * (1.0f + std::abs(expected[i]))) : c[i] != expected[i];
     CHECK(differing == 0);
     if constexpr (in_pairs) {
         std::size_t differing_alone = 0;
         for (std::size_t i = 0; i < M; ++i) {
             // Row i alone, at row i of the product (the epilogue sees the same row number).
             std::vector<float> alone((i + 1) * N, 0.5f);
-            kernels::detail::gemm<N, Layout, Accumulate, true>(1, K, a.data() + i * lda, lda,
-                                                               kernels::row_major_operand<float>{b.data(), N},
-                                                               alone.data() + i * N, N,
-                                                               kernels::detail::row_offset_epilogue<decltype(epilogue)>{
-                                                                   epilogue, i});
+            kernels::detail::gemm<N, Layout, Accumulate, true>(
+                1, K, a.data() + i * lda, lda, kernels::row_major_operand<float>{b.data(), N}, alone.data() + i * N, N,
+                kernels::detail::row_offset_epilogue<decltype(epilogue)>{epilogue, i});
             for (std::size_t j = 0; j < N; ++j) differing_alone += alone[i * N + j] != c[i * N + j];
         }
         CHECK(differing_alone == 0);
@@ -242,8 +244,10 @@ void check_skipping_zeros(std::size_t M, std::size_t K) {
         std::size_t nan_row = 0, others_equal = 0;
         for (std::size_t i = 0; i < M; ++i)
             for (std::size_t j = 0; j < N; ++j) {
-                if (i == M / 2) nan_row += std::isnan(with_nan[i * N + j]);
-                else others_equal += with_nan[i * N + j] == c[i * N + j];
+                if (i == M / 2)
+                    nan_row += std::isnan(with_nan[i * N + j]);
+                else
+                    others_equal += with_nan[i * N + j] == c[i * N + j];
             }
         CHECK(nan_row == N);
         CHECK(others_equal == (M - 1) * N);
@@ -268,11 +272,11 @@ TEST_CASE("nonzero_steps lists exactly the steps where a block's rows are not al
             }
             CHECK(expected.size() < K);  // the runs leave some steps to skip in every block
             std::vector<std::uint16_t> steps(K);
-            const std::size_t n = kernels::detail::nonzero_steps<kernels::transposed>(a_t.data(), M, i0, rows, K,
-                                                                                       steps.data());
+            const std::size_t n =
+                kernels::detail::nonzero_steps<kernels::transposed>(a_t.data(), M, i0, rows, K, steps.data());
             CHECK(std::vector<std::uint16_t>(steps.begin(), steps.begin() + n) == expected);
-            const std::size_t n_r = kernels::detail::nonzero_steps<kernels::row_major>(a_r.data(), K, i0, rows, K,
-                                                                                        steps.data());
+            const std::size_t n_r =
+                kernels::detail::nonzero_steps<kernels::row_major>(a_r.data(), K, i0, rows, K, steps.data());
             CHECK(std::vector<std::uint16_t>(steps.begin(), steps.begin() + n_r) == expected);
         }
     }
@@ -344,7 +348,8 @@ TEST_CASE("gemm skipping zero steps equals gemm, tails, depth blocks, row chunks
 }
 
 TEST_CASE("gemm applies its epilogue to every element exactly once", "[kernels]") {
-    constexpr std::size_t N = 21;  // a full 16-wide panel, no vector tail on AVX2 (5 scalars), or vector + scalars elsewhere
+    constexpr std::size_t N =
+        21;  // a full 16-wide panel, no vector tail on AVX2 (5 scalars), or vector + scalars elsewhere
     const std::size_t M = 7, K = 9;
     const auto a = random_values<float>(M * K, 5);
     const auto b = random_values<float>(K * N, 6);

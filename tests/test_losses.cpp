@@ -9,7 +9,7 @@
 using namespace typenet;
 
 TEST_CASE("mse: squared error summed over outputs, averaged over the batch", "[loss]") {
-    const std::vector<double> y{1, 2, 3, 5};   // batch 2 x 2 outputs
+    const std::vector<double> y{1, 2, 3, 5};  // batch 2 x 2 outputs
     const std::vector<double> t{0, 2, 1, 1};
     std::vector<double> g(4);
     // (1 + 0) + (4 + 16) = 21, / 2
@@ -49,7 +49,8 @@ TEST_CASE("softmax cross-entropy: negative log-likelihood of the softmax", "[los
     // Uniform scores over 10 classes: log 10.
     const std::vector<float> u(10, 0.5f);
     const std::vector<label_t> c{7};
-    CHECK(softmax_cross_entropy::evaluate<10>(u.data(), c.data(), static_cast<float*>(nullptr), 1) == Approx(std::log(10.0)));
+    CHECK(softmax_cross_entropy::evaluate<10>(u.data(), c.data(), static_cast<float*>(nullptr), 1) ==
+          Approx(std::log(10.0)));
 }
 
 TEST_CASE("binary cross-entropy on a sigmoid output", "[loss]") {

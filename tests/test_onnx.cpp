@@ -28,12 +28,13 @@ namespace {
 const std::filesystem::path fixtures = TYPENET_ONNX_FIXTURES;
 
 // The types onnx_declaration prints for the fixtures (checked below).
-using mlp_t = tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::tanh_act, tn::dense<10>, tn::sigmoid>;
-using lenet_t = tn::sequential<tn::input<1, 28, 28>, tn::conv2d<6, 5, 1, 2>, tn::relu, tn::max_pool<2>, tn::conv2d<16, 5>,
-                               tn::tanh_act, tn::avg_pool<2>, tn::flatten, tn::dense<32>, tn::sigmoid, tn::dense<10>,
-                               tn::softmax>;
-using small_cnn_t = tn::sequential<tn::input<1, 12, 12>, tn::conv2d<4, 3, 2, 1>, tn::relu, tn::max_pool<2, 1>, tn::flatten,
-                                   tn::dense<3>>;
+using mlp_t =
+    tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::tanh_act, tn::dense<10>, tn::sigmoid>;
+using lenet_t =
+    tn::sequential<tn::input<1, 28, 28>, tn::conv2d<6, 5, 1, 2>, tn::relu, tn::max_pool<2>, tn::conv2d<16, 5>,
+                   tn::tanh_act, tn::avg_pool<2>, tn::flatten, tn::dense<32>, tn::sigmoid, tn::dense<10>, tn::softmax>;
+using small_cnn_t = tn::sequential<tn::input<1, 12, 12>, tn::conv2d<4, 3, 2, 1>, tn::relu, tn::max_pool<2, 1>,
+                                   tn::flatten, tn::dense<3>>;
 using tiny_t = tn::sequential<tn::input<8>, tn::dense<4>, tn::relu, tn::dense<3>>;
 using leaky_t = tn::sequential<tn::input<8>, tn::dense<4>, tn::leaky_relu<1, 10>, tn::dense<3>>;
 
@@ -159,8 +160,8 @@ std::string without_namespace(std::string s) {
 using Catch::Matchers::Contains;
 
 TEST_CASE("ONNX models exported by PyTorch give PyTorch's outputs", "[onnx]") {
-    check_against_pytorch<mlp_t>("mlp");          // Gemm (transB), MatMul+Add, relu, tanh, sigmoid
-    check_against_pytorch<lenet_t>("lenet");      // Conv (padded), max/avg pooling, Flatten, softmax
+    check_against_pytorch<mlp_t>("mlp");              // Gemm (transB), MatMul+Add, relu, tanh, sigmoid
+    check_against_pytorch<lenet_t>("lenet");          // Conv (padded), max/avg pooling, Flatten, softmax
     check_against_pytorch<small_cnn_t>("small_cnn");  // strided Conv, pool stride 1, Reshape, Dropout
     check_against_pytorch<tiny_t>("tiny_mlp");
     check_against_pytorch<leaky_t>("leaky");  // LeakyRelu(0.1)
@@ -218,8 +219,10 @@ TEST_CASE("ONNX variants of the same layers import the same parameters", "[onnx]
 }
 
 TEST_CASE("the ONNX declaration names the matching typenet type", "[onnx]") {
-    CHECK(without_namespace(tn::onnx_declaration(fixtures / "mlp.onnx")) == "using imported = " + tn::type_name<mlp_t>() + ";");
-    CHECK(without_namespace(tn::onnx_declaration(fixtures / "lenet.onnx", "lenet")) == "using lenet = " + tn::type_name<lenet_t>() + ";");
+    CHECK(without_namespace(tn::onnx_declaration(fixtures / "mlp.onnx")) ==
+          "using imported = " + tn::type_name<mlp_t>() + ";");
+    CHECK(without_namespace(tn::onnx_declaration(fixtures / "lenet.onnx", "lenet")) ==
+          "using lenet = " + tn::type_name<lenet_t>() + ";");
     CHECK(without_namespace(tn::onnx_declaration(fixtures / "small_cnn.onnx")) ==
           "using imported = " + tn::type_name<small_cnn_t>() + ";");
     CHECK(tn::onnx_declaration(fixtures / "tiny_mlp.onnx", "tiny") ==
@@ -247,8 +250,10 @@ onnx::ModelProto leaky_with_alpha(const float* alpha) {
     auto proto = parse("leaky");
     for (auto& n : *proto.mutable_graph()->mutable_node())
         if (n.op_type() == "LeakyRelu") {
-            if (alpha) attribute(n, "alpha").set_f(*alpha);
-            else n.clear_attribute();
+            if (alpha)
+                attribute(n, "alpha").set_f(*alpha);
+            else
+                n.clear_attribute();
         }
     return proto;
 }
@@ -336,38 +341,49 @@ TEST_CASE("a declared type that differs from the ONNX graph names the node and b
     const auto lenet = fixtures / "lenet.onnx";
     const auto mlp = fixtures / "mlp.onnx";
     // conv without the padding PyTorch used
-    using unpadded = tn::sequential<tn::input<1, 28, 28>, tn::conv2d<6, 5>, tn::relu, tn::max_pool<2>, tn::conv2d<16, 5>,
-                                    tn::tanh_act, tn::avg_pool<2>, tn::flatten, tn::dense<32>, tn::sigmoid, tn::dense<10>>;
+    using unpadded =
+        tn::sequential<tn::input<1, 28, 28>, tn::conv2d<6, 5>, tn::relu, tn::max_pool<2>, tn::conv2d<16, 5>,
+                       tn::tanh_act, tn::avg_pool<2>, tn::flatten, tn::dense<32>, tn::sigmoid, tn::dense<10>>;
     std::string e = import_error<unpadded>(lenet);
-    CHECK_THAT(e, Contains("lenet.onnx: node '/0/Conv' (Conv) does not match the declared type: expected layer 0 "
-                           "conv2d<6, 5, 1, 0> [1, 28, 28] -> [6, 24, 24], found conv2d<6, 5, 1, 2> [1, 28, 28] -> [6, 28, 28]"));
+    CHECK_THAT(
+        e,
+        Contains("lenet.onnx: node '/0/Conv' (Conv) does not match the declared type: expected layer 0 "
+                 "conv2d<6, 5, 1, 0> [1, 28, 28] -> [6, 24, 24], found conv2d<6, 5, 1, 2> [1, 28, 28] -> [6, 28, 28]"));
     // relu where the graph has Tanh
-    using relu_not_tanh = tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::relu, tn::dense<10>, tn::sigmoid>;
-    CHECK_THAT(import_error<relu_not_tanh>(mlp),
-               Contains("node '/3/Tanh' (Tanh) does not match the declared type: expected layer 3 relu [16] -> [16], found "
-                        "tanh_act [16] -> [16]"));
+    using relu_not_tanh =
+        tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::relu, tn::dense<10>, tn::sigmoid>;
+    CHECK_THAT(
+        import_error<relu_not_tanh>(mlp),
+        Contains("node '/3/Tanh' (Tanh) does not match the declared type: expected layer 3 relu [16] -> [16], found "
+                 "tanh_act [16] -> [16]"));
     // a different width, found at the MatMul+Add pair
-    using wider = tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::tanh_act, tn::dense<12>, tn::sigmoid>;
-    CHECK_THAT(import_error<wider>(mlp), Contains("node '/4/MatMul' (MatMul+Add) does not match the declared type: expected "
-                                                  "layer 4 dense<12> [16] -> [12], found dense<10> [16] -> [10]"));
+    using wider = tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::tanh_act, tn::dense<12>,
+                                 tn::sigmoid>;
+    CHECK_THAT(import_error<wider>(mlp),
+               Contains("node '/4/MatMul' (MatMul+Add) does not match the declared type: expected "
+                        "layer 4 dense<12> [16] -> [12], found dense<10> [16] -> [10]"));
     // another input shape
     using image_input = tn::sequential<tn::input<1, 28, 28>, tn::flatten, tn::dense<32>>;
     CHECK_THAT(import_error<image_input>(mlp),
                Contains("input 'input': the declared type expects [1, 28, 28], the graph's input is [784]"));
     // the declared type ends early / goes on
     using shorter = tn::sequential<tn::input<784>, tn::dense<32>, tn::relu, tn::dense<16>, tn::tanh_act, tn::dense<10>>;
-    CHECK_THAT(import_error<shorter>(mlp), Contains("node '/5/Sigmoid' (Sigmoid) is sigmoid [10] -> [10] but the declared "
-                                                    "type ends after its layer 4"));
+    CHECK_THAT(import_error<shorter>(mlp),
+               Contains("node '/5/Sigmoid' (Sigmoid) is sigmoid [10] -> [10] but the declared "
+                        "type ends after its layer 4"));
     using longer = tn::sequential<tn::input<8>, tn::dense<4>, tn::relu, tn::dense<3>, tn::softmax>;
-    CHECK_THAT(import_error<longer>(fixtures / "tiny_mlp.onnx"),
-               Contains("the graph ends after node '/2/Gemm' (Gemm); the declared type continues with layer 3 softmax [3] -> [3]"));
+    CHECK_THAT(
+        import_error<longer>(fixtures / "tiny_mlp.onnx"),
+        Contains(
+            "the graph ends after node '/2/Gemm' (Gemm); the declared type continues with layer 3 softmax [3] -> [3]"));
     // max pooling declared where the graph averages
-    using max_not_avg = tn::sequential<tn::input<1, 28, 28>, tn::conv2d<6, 5, 1, 2>, tn::relu, tn::max_pool<2>, tn::conv2d<16, 5>,
-                                       tn::tanh_act, tn::max_pool<2>, tn::flatten, tn::dense<32>, tn::sigmoid, tn::dense<10>,
-                                       tn::softmax>;
-    CHECK_THAT(import_error<max_not_avg>(lenet), Contains("node '/5/AveragePool' (AveragePool) does not match the declared type: "
-                                                          "expected layer 5 max_pool<2, 2> [16, 10, 10] -> [16, 5, 5], found "
-                                                          "avg_pool<2, 2> [16, 10, 10] -> [16, 5, 5]"));
+    using max_not_avg = tn::sequential<tn::input<1, 28, 28>, tn::conv2d<6, 5, 1, 2>, tn::relu, tn::max_pool<2>,
+                                       tn::conv2d<16, 5>, tn::tanh_act, tn::max_pool<2>, tn::flatten, tn::dense<32>,
+                                       tn::sigmoid, tn::dense<10>, tn::softmax>;
+    CHECK_THAT(import_error<max_not_avg>(lenet),
+               Contains("node '/5/AveragePool' (AveragePool) does not match the declared type: "
+                        "expected layer 5 max_pool<2, 2> [16, 10, 10] -> [16, 5, 5], found "
+                        "avg_pool<2, 2> [16, 10, 10] -> [16, 5, 5]"));
 }
 
 TEST_CASE("a missing, empty, corrupt or truncated ONNX file is an onnx_error that says so", "[onnx]") {
@@ -386,8 +402,9 @@ TEST_CASE("a missing, empty, corrupt or truncated ONNX file is an onnx_error tha
     }
     // A truncated LeNet, cut inside its weights.
     const auto lenet = read_bytes(fixtures / "lenet.onnx");
-    CHECK_THAT(import_error<lenet_t>(std::vector<unsigned char>(lenet.begin(), lenet.begin() + lenet.size() / 2), "cut.onnx"),
-               Contains("cut.onnx: not a valid ONNX model (the protobuf data is corrupt or truncated)"));
+    CHECK_THAT(
+        import_error<lenet_t>(std::vector<unsigned char>(lenet.begin(), lenet.begin() + lenet.size() / 2), "cut.onnx"),
+        Contains("cut.onnx: not a valid ONNX model (the protobuf data is corrupt or truncated)"));
 
     // Every single-byte corruption either imports (e.g. a changed weight) or is an onnx_error.
     std::size_t refused = 0;
@@ -416,7 +433,8 @@ TEST_CASE("an unsupported op or attribute is an onnx_error naming the node", "[o
 
     auto conv_group = parse("lenet");
     attribute(*conv_group.mutable_graph()->mutable_node(0), "group").set_i(2);
-    CHECK_THAT(import_error<lenet_t>(serialize(conv_group)), Contains("node '/0/Conv' (Conv): group = 2; typenet supports 1"));
+    CHECK_THAT(import_error<lenet_t>(serialize(conv_group)),
+               Contains("node '/0/Conv' (Conv): group = 2; typenet supports 1"));
 
     auto dilated = parse("lenet");
     attribute(*dilated.mutable_graph()->mutable_node(3), "dilations").set_ints(0, 2);
@@ -432,12 +450,14 @@ TEST_CASE("an unsupported op or attribute is an onnx_error naming the node", "[o
 
     auto ceil = parse("lenet");
     attribute(*ceil.mutable_graph()->mutable_node(2), "ceil_mode").set_i(1);
-    CHECK_THAT(import_error<lenet_t>(serialize(ceil)), Contains("node '/2/MaxPool' (MaxPool): ceil_mode = 1 is not supported"));
+    CHECK_THAT(import_error<lenet_t>(serialize(ceil)),
+               Contains("node '/2/MaxPool' (MaxPool): ceil_mode = 1 is not supported"));
 
     auto doubles = parse("tiny_mlp");
     doubles.mutable_graph()->mutable_initializer(0)->set_data_type(onnx::TensorProto::DOUBLE);
-    CHECK_THAT(import_error<tiny_t>(serialize(doubles)),
-               Contains("node '/0/Gemm' (Gemm): tensor '0.weight' has element type 11; typenet imports float (1) weights"));
+    CHECK_THAT(
+        import_error<tiny_t>(serialize(doubles)),
+        Contains("node '/0/Gemm' (Gemm): tensor '0.weight' has element type 11; typenet imports float (1) weights"));
 
     auto short_weights = parse("tiny_mlp");
     auto* raw = short_weights.mutable_graph()->mutable_initializer(0)->mutable_raw_data();
@@ -446,7 +466,8 @@ TEST_CASE("an unsupported op or attribute is an onnx_error naming the node", "[o
                Contains("node '/0/Gemm' (Gemm): tensor '0.weight' holds 124 bytes for 32 floats"));
 
     // A Constant feeding a node, edited: PyTorch's zero Pad before AveragePool made to pad, a Reshape made to split.
-    const auto set_constant = [](onnx::ModelProto& proto, const std::string& output, const std::vector<std::int64_t>& v) {
+    const auto set_constant = [](onnx::ModelProto& proto, const std::string& output,
+                                 const std::vector<std::int64_t>& v) {
         for (auto& n : *proto.mutable_graph()->mutable_node())
             if (n.op_type() == "Constant" && n.output(0) == output) {
                 auto* t = attribute(n, "value").mutable_t();
@@ -461,7 +482,8 @@ TEST_CASE("an unsupported op or attribute is an onnx_error naming the node", "[o
     auto split = parse("small_cnn");
     set_constant(split, "/4/Constant_output_0", {-1, 50});
     CHECK_THAT(import_error<small_cnn_t>(serialize(split)),
-               Contains("node '/4/Reshape' (Reshape): reshape to [-1, 50] of [4, 5, 5]; typenet supports only flattening to [N, -1]"));
+               Contains("node '/4/Reshape' (Reshape): reshape to [-1, 50] of [4, 5, 5]; typenet supports only "
+                        "flattening to [N, -1]"));
 
     auto branching = parse("tiny_mlp");  // the input also feeds a second node: not a chain
     auto* extra = branching.mutable_graph()->add_node();
@@ -469,8 +491,10 @@ TEST_CASE("an unsupported op or attribute is an onnx_error naming the node", "[o
     extra->set_op_type("Relu");
     extra->add_input("input");
     extra->add_output("side_out");
-    CHECK_THAT(import_error<tiny_t>(serialize(branching)),
-               Contains("tensor 'input' feeds 2 nodes ('/0/Gemm' (Gemm), 'side' (Relu)); typenet imports sequential graphs only"));
+    CHECK_THAT(
+        import_error<tiny_t>(serialize(branching)),
+        Contains(
+            "tensor 'input' feeds 2 nodes ('/0/Gemm' (Gemm), 'side' (Relu)); typenet imports sequential graphs only"));
 
     auto no_flatten = parse("lenet");  // Gemm straight after the pooling
     auto& nodes = *no_flatten.mutable_graph()->mutable_node();

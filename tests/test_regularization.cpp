@@ -59,7 +59,7 @@ TEST_CASE("sgd: heavy ball and Nesterov against hand-computed steps", "[optim]")
     std::vector<double> p(1, 1.0);
     auto s = heavy.make_state<double>(1);
     whole_step(heavy, p, g, s);
-    CHECK(p[0] == Approx(1 - 0.1 * 0.51).epsilon(1e-14));       // v = 0.51
+    CHECK(p[0] == Approx(1 - 0.1 * 0.51).epsilon(1e-14));  // v = 0.51
     whole_step(heavy, p, g, s);
     CHECK(p[0] == Approx(0.949 - 0.1 * (0.9 * 0.51 + 0.5 + 0.01 * 0.949)).epsilon(1e-14));
     CHECK(s.steps == 2);
@@ -77,7 +77,8 @@ TEST_CASE("sgd: heavy ball and Nesterov against hand-computed steps", "[optim]")
     CHECK(sn.values()[0] == Approx(0.968031).epsilon(1e-13));
 
     CHECK(sgd{}.make_state<float>(5).values().empty());  // no momentum, no state
-    CHECK_THROWS_WITH((sgd{.learning_rate = 0.1, .nesterov = true}.validate()), Catch::Contains("nesterov needs momentum"));
+    CHECK_THROWS_WITH((sgd{.learning_rate = 0.1, .nesterov = true}.validate()),
+                      Catch::Contains("nesterov needs momentum"));
 }
 
 TEST_CASE("adam and adamw against hand-computed steps", "[optim]") {
@@ -171,8 +172,10 @@ TEST_CASE("dropout: inverted in training, seeded, the identity at inference", "[
     std::vector<float> first(ws.output(), ws.output() + 2000);
     std::size_t dropped = 0;
     for (std::size_t i = 0; i < 2000; ++i) {
-        if (first[i] == 0) ++dropped;
-        else CHECK(first[i] == Approx(x[i] / 0.7f).epsilon(1e-6));
+        if (first[i] == 0)
+            ++dropped;
+        else
+            CHECK(first[i] == Approx(x[i] / 0.7f).epsilon(1e-6));
     }
     CHECK(dropped > 520);  // expected 600, standard deviation about 20
     CHECK(dropped < 680);
@@ -209,9 +212,9 @@ TEST_CASE("batch_norm: batch statistics in training, running statistics at infer
                 sq += (z[b * size + c * 9 + i] - mean) * (z[b * size + c * 9 + i] - mean);
                 out_sq += out[b * size + c * 9 + i] * out[b * size + c * 9 + i];
             }
-        CHECK(out_sum / 36 == Approx(0).margin(1e-12));             // gamma 1, beta 0: standardised
+        CHECK(out_sum / 36 == Approx(0).margin(1e-12));  // gamma 1, beta 0: standardised
         CHECK(out_sq / 36 == Approx(sq / 36 / (sq / 36 + 1e-5)).epsilon(1e-12));
-        CHECK(m.state()[c] == Approx(0.1 * mean).epsilon(1e-12));  // running mean from 0
+        CHECK(m.state()[c] == Approx(0.1 * mean).epsilon(1e-12));               // running mean from 0
         CHECK(m.state()[2 + c] == Approx(0.9 + 0.1 * sq / 35).epsilon(1e-12));  // unbiased variance, from 1
     }
     // Inference uses the running statistics.
@@ -236,7 +239,8 @@ TEST_CASE("batch_norm: batch statistics in training, running statistics at infer
 TEST_CASE("folding batch_norm and dropout away keeps the inference outputs", "[batch_norm][fold]") {
     using net = sequential<input<2, 8, 8>, conv2d<4, 3, 1, 1>, batch_norm, relu, max_pool<2>, flatten, dense<6>,
                            batch_norm, relu, dropout<50>, dense<3>>;
-    using expected = sequential<input<2, 8, 8>, conv2d<4, 3, 1, 1>, relu, max_pool<2>, flatten, dense<6>, relu, dense<3>>;
+    using expected =
+        sequential<input<2, 8, 8>, conv2d<4, 3, 1, 1>, relu, max_pool<2>, flatten, dense<6>, relu, dense<3>>;
     static_assert(std::is_same_v<folded_t<net>, expected>);
     static_assert(folded_t<net>::state_count == 0);
     model<net, double> m(101);
@@ -321,7 +325,7 @@ TEST_CASE("augmentation: flips and shifts, seeded, in place", "[augment]") {
         if (one != img) ++changed;
         if (one == f) ++flipped_only;
     }
-    CHECK(changed > 30);       // unchanged only without flip and shift: probability 1/18
+    CHECK(changed > 30);  // unchanged only without flip and shift: probability 1/18
     CHECK(flipped_only > 0);
     CHECK_THROWS_WITH((augmenter<float>({.max_shift = 3}, 1, 3, 4, 1)), Catch::Contains("max_shift"));
 }
@@ -336,7 +340,11 @@ TEST_CASE("a batch-normalised network with dropout learns with every optimiser",
         model<net> m(12);
         const std::vector<float> before(m.state().begin(), m.state().end());
         const auto h = fit(m, d, softmax_cross_entropy{}, optimizer,
-                           {.epochs = 15, .batch_size = 32, .seed = 3, .progress = false, .threads = threads,
+                           {.epochs = 15,
+                            .batch_size = 32,
+                            .seed = 3,
+                            .progress = false,
+                            .threads = threads,
                             .schedule = learning_rate_schedule::cosine(0.1)});
         INFO("threads " << threads);
         CHECK(h.epochs.back().loss < h.epochs.front().loss);

@@ -64,8 +64,9 @@ std::vector<torch::Tensor> copy_parameters(model<Net>& m, torch::nn::Sequential&
     torch::NoGradGuard no_grad;
     m.for_each_tensor([&](const tensor_ref<float>& t) {
         const std::vector<std::size_t> dims(t.dims.begin(), t.dims.end());
-        auto value = t.name == "weights" ? torch_layout(t.values, dims)
-                                         : torch::from_blob(t.values.data(), {static_cast<long>(t.values.size())}).clone();
+        auto value = t.name == "weights"
+                         ? torch_layout(t.values, dims)
+                         : torch::from_blob(t.values.data(), {static_cast<long>(t.values.size())}).clone();
         REQUIRE(k < torch_params.size());
         REQUIRE(torch_params[k].sizes() == value.sizes());
         torch_params[k].copy_(value);
@@ -91,7 +92,8 @@ double compare_gradients(model<Net>& m, const float* grads, const std::vector<to
         if (t.name == "bias" && std::find(bias_before_batch_norm.begin(), bias_before_batch_norm.end(),
                                           t.layer_index) != bias_before_batch_norm.end()) {
             double largest = expected.abs().max().item<double>();
-            for (std::size_t i = 0; i < t.values.size(); ++i) largest = std::max(largest, double(std::abs(grads[offset + i])));
+            for (std::size_t i = 0; i < t.values.size(); ++i)
+                largest = std::max(largest, double(std::abs(grads[offset + i])));
             CHECK(largest <= tolerance);
         } else {
             const double d = relative_difference(grads + offset, expected);
@@ -143,16 +145,17 @@ void check_parity(const char* name, torch::nn::Sequential reference) {
 TEST_CASE("MLP: outputs and gradients agree with libtorch", "[parity]") {
     torch::manual_seed(0);
     check_parity<mlp>("MLP", torch::nn::Sequential(torch::nn::Flatten(), torch::nn::Linear(784, 128), torch::nn::ReLU(),
-                                            torch::nn::Linear(128, 10)));
+                                                   torch::nn::Linear(128, 10)));
 }
 
 TEST_CASE("LeNet: outputs and gradients agree with libtorch", "[parity]") {
     torch::manual_seed(0);
-    check_parity<lenet>("LeNet", torch::nn::Sequential(
-        torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 6, 5)), torch::nn::ReLU(), torch::nn::MaxPool2d(2),
-        torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 16, 5)), torch::nn::ReLU(), torch::nn::MaxPool2d(2),
-        torch::nn::Flatten(), torch::nn::Linear(256, 120), torch::nn::ReLU(), torch::nn::Linear(120, 84),
-        torch::nn::ReLU(), torch::nn::Linear(84, 10)));
+    check_parity<lenet>(
+        "LeNet", torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 6, 5)), torch::nn::ReLU(),
+                                       torch::nn::MaxPool2d(2), torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 16, 5)),
+                                       torch::nn::ReLU(), torch::nn::MaxPool2d(2), torch::nn::Flatten(),
+                                       torch::nn::Linear(256, 120), torch::nn::ReLU(), torch::nn::Linear(120, 84),
+                                       torch::nn::ReLU(), torch::nn::Linear(84, 10)));
 }
 
 namespace {
@@ -209,8 +212,10 @@ TEST_CASE("bn-cnn: batch norm in training and inference mode agrees with libtorc
     // gamma, beta and the running statistics away from 1, 0, 0, 1, so that each is seen.
     random_engine rng(6);
     m.for_each_tensor([&](const tensor_ref<float>& t) {
-        if (t.name == "gamma") for (auto& v : t.values) v = static_cast<float>(rng.uniform(0.5, 1.5));
-        if (t.name == "beta") for (auto& v : t.values) v = static_cast<float>(rng.uniform(-0.2, 0.2));
+        if (t.name == "gamma")
+            for (auto& v : t.values) v = static_cast<float>(rng.uniform(0.5, 1.5));
+        if (t.name == "beta")
+            for (auto& v : t.values) v = static_cast<float>(rng.uniform(-0.2, 0.2));
     });
     m.for_each_state_tensor([&](const tensor_ref<float>& t) {
         const bool variance = t.name == "running_var";
@@ -257,7 +262,8 @@ TEST_CASE("bn-cnn: batch norm in training and inference mode agrees with libtorc
     const double output_difference = relative_difference(outputs.data(), logits.detach());
     CHECK(output_difference <= 1e-5);
     CHECK(std::abs(loss - torch_loss.item<double>()) <= 1e-5 * std::abs(loss));
-    const double gradient_difference = compare_gradients(m, ws.parameter_gradients().data(), torch_params, 1e-4, {0, 4, 9});
+    const double gradient_difference =
+        compare_gradients(m, ws.parameter_gradients().data(), torch_params, 1e-4, {0, 4, 9});
     const double state_difference = compare_state(m, running);
     CHECK(state_difference <= 1e-6);
 
@@ -273,7 +279,8 @@ TEST_CASE("bn-cnn: batch norm in training and inference mode agrees with libtorc
                  pass_mode<float>::inference(m.state().data()));
     const double inference_difference = relative_difference(inference_ws.output(), expected);
     CHECK(inference_difference <= 1e-5);
-    std::printf("bn-cnn: training outputs within %.2e, parameter gradients within %.2e, running statistics within "
-                "%.2e; inference outputs within %.2e (relative to each tensor's largest)\n",
-                output_difference, gradient_difference, state_difference, inference_difference);
+    std::printf(
+        "bn-cnn: training outputs within %.2e, parameter gradients within %.2e, running statistics within "
+        "%.2e; inference outputs within %.2e (relative to each tensor's largest)\n",
+        output_difference, gradient_difference, state_difference, inference_difference);
 }

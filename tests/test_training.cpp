@@ -185,8 +185,9 @@ TEST_CASE("bad arguments throw std::invalid_argument naming them and change noth
                "momentum");
     fails_with([&] { fit(m, d, loss, sgd{.learning_rate = 0.1}, fit_options{.epochs = 0, .progress = false}); },
                "epochs");
-    fails_with([&] { fit(m, d, loss, sgd{.learning_rate = 0.1}, fit_options{.validation_split = 1.0, .progress = false}); },
-               "validation_split");
+    fails_with(
+        [&] { fit(m, d, loss, sgd{.learning_rate = 0.1}, fit_options{.validation_split = 1.0, .progress = false}); },
+        "validation_split");
     auto bad_label = d;
     bad_label.labels[7] = 3;  // the network has 3 classes: 0, 1, 2
     fails_with([&] { fit(m, bad_label, loss, sgd{.learning_rate = 0.1}, fit_options{.progress = false}); }, "label 3");
@@ -225,7 +226,8 @@ TEST_CASE("a NaN loss stops training and keeps the last good weights", "[fit][er
 TEST_CASE("linear regression recovers w and b within 2 % (full-batch gradient descent)", "[examples]") {
     const auto d = data::noisy_line<double>(200, 2.5, -0.7, 0.1, 3);
     model<sequential<input<1>, dense<1>>, double> m(1);
-    fit(m, d, mse{}, sgd{.learning_rate = 0.2}, fit_options{.epochs = 300, .batch_size = full_batch, .progress = false});
+    fit(m, d, mse{}, sgd{.learning_rate = 0.2},
+        fit_options{.epochs = 300, .batch_size = full_batch, .progress = false});
     const auto p = m.parameters();
     CHECK(p[0] == Approx(2.5).epsilon(0.02));
     CHECK(p[1] == Approx(-0.7).epsilon(0.02));
@@ -254,7 +256,8 @@ TEST_CASE("XOR and spirals: linear stays near chance, a tanh MLP reaches 98 %", 
     const auto xor_train = data::xor_points<float>(1000, 1), xor_test = data::xor_points<float>(1000, 2);
     CHECK(score(model<linear>(1), xor_train, xor_test, 30) < 0.65);
     CHECK(score(model<mlp>(1), xor_train, xor_test, 100) >= 0.98);
-    const auto sp_train = data::two_spirals<float>(2000, 1.0, 0.01, 3), sp_test = data::two_spirals<float>(2000, 1.0, 0.01, 4);
+    const auto sp_train = data::two_spirals<float>(2000, 1.0, 0.01, 3),
+               sp_test = data::two_spirals<float>(2000, 1.0, 0.01, 4);
     CHECK(score(model<linear>(1), sp_train, sp_test, 30) < 0.65);
     CHECK(score(model<mlp>(1), sp_train, sp_test, 500) >= 0.98);
 }
@@ -282,12 +285,14 @@ TEST_CASE("precision and recall per class from a confusion matrix", "[metrics]")
     CHECK_THAT(out.str(), Catch::Contains("1 dog") && Catch::Contains("0.889") && Catch::Contains("precision"));
 }
 
-TEST_CASE("evaluate, accuracy and confusion_matrix give the same figures on any number of threads", "[metrics][threads]") {
+TEST_CASE("evaluate, accuracy and confusion_matrix give the same figures on any number of threads",
+          "[metrics][threads]") {
     // batch_norm's running statistics and dropout's inference identity must hold on every thread.
     using net = sequential<input<2>, dense<16>, batch_norm, relu, dropout<20>, dense<3>>;
     const auto d = data::gaussian_blobs<float>(301, 3, 0.8, 4);  // 301: batches and thread shares uneven
     model<net> m(5);
-    fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.1}, fit_options{.epochs = 2, .batch_size = 32, .progress = false});
+    fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.1},
+        fit_options{.epochs = 2, .batch_size = 32, .progress = false});
     const evaluation one = evaluate(m, d, softmax_cross_entropy{}, 64, 1);
     CHECK(one.accuracy > 0.5);
     for (std::size_t threads : {2, 3}) {
@@ -301,7 +306,8 @@ TEST_CASE("evaluate, accuracy and confusion_matrix give the same figures on any 
     }
 }
 
-TEST_CASE("two threads: bit-identical run to run, and the same training as one thread up to rounding", "[fit][threads]") {
+TEST_CASE("two threads: bit-identical run to run, and the same training as one thread up to rounding",
+          "[fit][threads]") {
     const auto d = data::two_spirals<float>(500, 1.0, 0.01, 1);
     using net = sequential<input<2>, dense<32>, tanh_act, dense<16>, relu, dense<2>>;
     auto train = [&](std::size_t threads) {
@@ -347,7 +353,11 @@ using checkpoint_net = sequential<input<2>, dense<16>, relu, dense<3>>;
 labeled_data<float> checkpoint_blobs() { return data::gaussian_blobs<float>(3000, 3, 0.6, 11); }
 
 fit_options checkpoint_run(std::size_t threads) {
-    return fit_options{.epochs = 3, .batch_size = 16, .seed = 5, .validation_split = 0.1, .progress = false,
+    return fit_options{.epochs = 3,
+                       .batch_size = 16,
+                       .seed = 5,
+                       .validation_split = 0.1,
+                       .progress = false,
                        .threads = threads,
                        .schedule = learning_rate_schedule::step(1, 0.5)};
 }
@@ -357,8 +367,8 @@ const sgd checkpoint_optimizer{.learning_rate = 0.05, .momentum = 0.9, .weight_d
 // statistics (model state), dropout streams (one per thread) and the augmentation
 // stream. A resumed run matches an uninterrupted one only if the checkpoint holds
 // all of them.
-using contextual_net = sequential<input<1, 8, 8>, conv2d<4, 3, 1, 1>, batch_norm, relu, max_pool<2>, flatten,
-                                  dense<16>, batch_norm, relu, dropout<25>, dense<3>>;
+using contextual_net = sequential<input<1, 8, 8>, conv2d<4, 3, 1, 1>, batch_norm, relu, max_pool<2>, flatten, dense<16>,
+                                  batch_norm, relu, dropout<25>, dense<3>>;
 
 // 8 x 8 images of three classes -- a horizontal bar, a vertical bar, a diagonal, each
 // at a random place -- in noise: small, but enough for every stage to do something.
@@ -499,9 +509,10 @@ TEST_CASE("training killed with SIGKILL mid-epoch resumes from its checkpoint to
                                                std::chrono::microseconds(0));
 }
 
-TEST_CASE("with batch_norm, dropout and augmentation, a run killed mid-epoch resumes to bit-identical weights and "
-          "running statistics",
-          "[training][checkpoint]") {
+TEST_CASE(
+    "with batch_norm, dropout and augmentation, a run killed mid-epoch resumes to bit-identical weights and "
+    "running statistics",
+    "[training][checkpoint]") {
     const std::size_t threads = GENERATE(1, 2);
     INFO("threads = " << threads);
     const auto d = bar_images(400, 21);
@@ -545,8 +556,7 @@ TEST_CASE("resuming from an end-of-epoch checkpoint continues the run exactly", 
     CHECK(same_bytes(fresh.parameters(), reference.parameters()));
 }
 
-TEST_CASE("a checkpoint that is corrupted or of another run is refused and changes nothing",
-          "[training][checkpoint]") {
+TEST_CASE("a checkpoint that is corrupted or of another run is refused and changes nothing", "[training][checkpoint]") {
     const auto d = checkpoint_blobs();
     test_support::temporary_directory dir("typenet-checkpoint");
     fit_options options = checkpoint_run(1);
@@ -592,7 +602,11 @@ TEST_CASE("a checkpoint that is corrupted or of another run is refused and chang
     refused(other, "seed = 5, this one has 6");
     model<sequential<input<2>, dense<3>>, float> small(1);
     CHECK_THROWS_WITH(fit(small, d, softmax_cross_entropy{}, checkpoint_optimizer,
-                          [&] { auto o = options; o.resume = true; return o; }()),
+                          [&] {
+                              auto o = options;
+                              o.resume = true;
+                              return o;
+                          }()),
                       Catch::Contains("this checkpoint is of"));
     CHECK_THROWS_WITH(fit(trained, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.1},
                           fit_options{.progress = false, .resume = true}),
@@ -637,9 +651,10 @@ TEST_CASE("with batch_norm, dropout and augmentation, a run stopped after an epo
     check_same_run(resumed, h, reference, expected);
 }
 
-TEST_CASE("a corrupted, truncated, old or mismatched checkpoint of a batch_norm + dropout + augmentation run is "
-          "refused and changes neither parameters nor state",
-          "[training][checkpoint]") {
+TEST_CASE(
+    "a corrupted, truncated, old or mismatched checkpoint of a batch_norm + dropout + augmentation run is "
+    "refused and changes neither parameters nor state",
+    "[training][checkpoint]") {
     const auto d = bar_images(400, 21);
     test_support::temporary_directory dir("typenet-checkpoint");
     fit_options options = contextual_run(1);

@@ -38,7 +38,6 @@ using other_net = sequential<input<4>, dense<3>>;
 using same_tensors_net = sequential<input<4>, dense<8>, tanh_act, dense<3>>;
 using conv_net = sequential<input<2, 6, 6>, conv2d<3, 3>, relu, max_pool<2>, flatten, dense<4>>;
 
-
 using bytes = std::vector<unsigned char>;
 
 bytes read_bytes(const fs::path& p) {
@@ -65,7 +64,9 @@ std::uint64_t get_u64(const bytes& b, std::size_t at) {
     for (int i = 0; i < 8; ++i) v |= std::uint64_t{b[at + i]} << (8 * i);
     return v;
 }
-std::uint32_t get_u32(const bytes& b, std::size_t at) { return static_cast<std::uint32_t>(get_u64(b, at) & 0xFFFFFFFF); }
+std::uint32_t get_u32(const bytes& b, std::size_t at) {
+    return static_cast<std::uint32_t>(get_u64(b, at) & 0xFFFFFFFF);
+}
 void put_u64(bytes& b, std::size_t at, std::uint64_t v) {
     for (int i = 0; i < 8; ++i) b[at + i] = static_cast<unsigned char>(v >> (8 * i));
 }
@@ -366,8 +367,9 @@ TEST_CASE("huge counts and dimensions in a tiny weight file are refused before a
     // What a load may allocate: its own bookkeeping, far below what the header claims.
     constexpr std::size_t bound = std::size_t{1} << 20;
     largest_allocation = 0;
-    CHECK_THAT(thrown_message([&] { load(m, dir / "liar.tnw"); }),
-               Contains("truncated") && Contains("the values of tensor 0 'weights' of layer 0 [1048576, 1048576, 1048576]"));
+    CHECK_THAT(
+        thrown_message([&] { load(m, dir / "liar.tnw"); }),
+        Contains("truncated") && Contains("the values of tensor 0 'weights' of layer 0 [1048576, 1048576, 1048576]"));
     // Dimensions whose product overflows 64 bits.
     auto o = header(100, 1);
     o.u64(0);
@@ -377,7 +379,8 @@ TEST_CASE("huge counts and dimensions in a tiny weight file are refused before a
     CHECK(largest_allocation.load() < bound);
     write_bytes(dir / "overflow.tnw", o.bytes());
     largest_allocation = 0;
-    CHECK_THAT(thrown_message([&] { load(m, dir / "overflow.tnw"); }), Contains("corrupted: the tensors up to tensor 0 hold more values"));
+    CHECK_THAT(thrown_message([&] { load(m, dir / "overflow.tnw"); }),
+               Contains("corrupted: the tensors up to tensor 0 hold more values"));
     // A name claiming a gigabyte.
     auto n = header(10, 1);
     n.u64(0);
@@ -385,7 +388,8 @@ TEST_CASE("huge counts and dimensions in a tiny weight file are refused before a
     CHECK(largest_allocation.load() < bound);
     write_bytes(dir / "name.tnw", n.bytes());
     largest_allocation = 0;
-    CHECK_THAT(thrown_message([&] { load(m, dir / "name.tnw"); }), Contains("bytes long, more than any typenet writes"));
+    CHECK_THAT(thrown_message([&] { load(m, dir / "name.tnw"); }),
+               Contains("bytes long, more than any typenet writes"));
     CHECK(largest_allocation.load() < bound);
     CHECK(m == before);
 }

@@ -23,7 +23,9 @@ struct softsign : typenet::elementwise<softsign> {
     /// so the fused stage keeps nothing more than relu's does.
     static constexpr typenet::derivative_from derivative = typenet::derivative_from::output;
     template <class V>
-    static V forward_lane(V z) { return z / (V(1) + typenet::lane::abs(z)); }
+    static V forward_lane(V z) {
+        return z / (V(1) + typenet::lane::abs(z));
+    }
     template <class V>
     static V backward_lane(V y, V g) {
         const V s = V(1) - typenet::lane::abs(y);
@@ -40,9 +42,13 @@ struct user_relu : typenet::elementwise<user_relu> {
     static constexpr typenet::derivative_from derivative = typenet::derivative_from::output;
     static constexpr typenet::init_rule initialization = typenet::init_rule::he;
     template <class V>
-    static V forward_lane(V z) { return typenet::lane::max(z, V(0)); }
+    static V forward_lane(V z) {
+        return typenet::lane::max(z, V(0));
+    }
     template <class V>
-    static V backward_lane(V y, V g) { return typenet::lane::select(y > V(0), g, V(0)); }
+    static V backward_lane(V y, V g) {
+        return typenet::lane::select(y > V(0), g, V(0));
+    }
 };
 
 /// y = a[c] x + b[c], c the channel (the first dimension of an image, each value of a vector).
@@ -88,8 +94,8 @@ struct channel_scale : typenet::layer_base {
 
         /// d_a[c] = sum of g x over channel c, d_b[c] = sum of g, d_in = a g.
         template <class T>
-        static void backward(const T* params, const T* in, const T*, T* d_out, T* d_in, T* d_params,
-                             std::size_t batch, T*) {
+        static void backward(const T* params, const T* in, const T*, T* d_out, T* d_in, T* d_params, std::size_t batch,
+                             T*) {
             for (std::size_t c = 0; c < 2 * channels; ++c) d_params[c] = T(0);
             for (std::size_t s = 0; s < batch; ++s)
                 for (std::size_t c = 0; c < channels; ++c) {

@@ -8,9 +8,13 @@ struct relu : elementwise<relu> {
     static constexpr std::size_t flops_per_value = 1;
     static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
-    static V forward_lane(V z) { return typenet::relu::forward_lane(z); }
+    static V forward_lane(V z) {
+        return typenet::relu::forward_lane(z);
+    }
     template <class V>
-    static V backward_lane(V y, V g) { return typenet::relu::backward_lane(y, g); }
+    static V backward_lane(V y, V g) {
+        return typenet::relu::backward_lane(y, g);
+    }
 };
 }  // namespace mine
 using net = sequential<input<4>, dense<4>, typenet::relu, dense<4>, mine::relu, dense<2>>;

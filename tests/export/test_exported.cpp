@@ -35,7 +35,8 @@ int check(const char* name) {
     int failures = 0;
     for (int k = 0; k < 4; ++k) {
         const auto before = allocations;
-        const auto y = Model::predict(std::span<const float, Model::input_size>(Expected::inputs[k], Model::input_size));
+        const auto y =
+            Model::predict(std::span<const float, Model::input_size>(Expected::inputs[k], Model::input_size));
         if (allocations != before) {
             std::printf("%s: predict allocated\n", name);
             ++failures;
@@ -48,10 +49,10 @@ int check(const char* name) {
     return failures;
 }
 
-#define TYPENET_EXPORTED_MODEL(name)                                                                   \
-    struct name##_model {                                                                              \
-        static constexpr std::size_t input_size = name::input_size, output_size = name::output_size;   \
-        static auto predict(std::span<const float, input_size> x) { return name::predict(x); }         \
+#define TYPENET_EXPORTED_MODEL(name)                                                                 \
+    struct name##_model {                                                                            \
+        static constexpr std::size_t input_size = name::input_size, output_size = name::output_size; \
+        static auto predict(std::span<const float, input_size> x) { return name::predict(x); }       \
     };
 TYPENET_EXPORTED_MODEL(exported_mlp)
 TYPENET_EXPORTED_MODEL(exported_lenet)
@@ -69,7 +70,7 @@ int main() {
                          check<exported_mlp_bf16_model, exported_mlp_bf16_expected>("mlp bf16") +
                          check<exported_lenet_bf16_model, exported_lenet_bf16_expected>("lenet bf16")
 #define TYPENET_CHECK_LAW(name) +check<name##_model, name##_expected>(#name)
-                         TYPENET_LAW_MODELS(TYPENET_CHECK_LAW);
+                             TYPENET_LAW_MODELS(TYPENET_CHECK_LAW);
     int models = 4;
 #define TYPENET_COUNT_LAW(name) ++models;
     TYPENET_LAW_MODELS(TYPENET_COUNT_LAW)

@@ -23,12 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                               "read_idx_images: pixel count differs from the dimensions");
         typenet_fuzz::require(16 + images.pixels.size() <= size || (size >= 2 && data[0] == 0x1f && data[1] == 0x8b),
                               "read_idx_images: more pixels than a plain file holds");
-    } catch (const typenet::data::data_error&) {
-    }
+    } catch (const typenet::data::data_error&) {}
     try {
         const auto labels = typenet::data::read_idx_labels(file);
         typenet_fuzz::require(!labels.empty(), "read_idx_labels: accepted an empty label file");
-    } catch (const typenet::data::data_error&) {
-    }
+    } catch (const typenet::data::data_error&) {}
     return 0;
 }

@@ -18,8 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         gzFile gz = gzopen(file.c_str(), "wb1");
         typenet_fuzz::require(gz != nullptr, "cannot create the scratch .gz file");
-        if (size > 0) typenet_fuzz::require(gzwrite(gz, data, static_cast<unsigned>(size)) == static_cast<int>(size),
-                                            "cannot write the scratch .gz file");
+        if (size > 0)
+            typenet_fuzz::require(gzwrite(gz, data, static_cast<unsigned>(size)) == static_cast<int>(size),
+                                  "cannot write the scratch .gz file");
         typenet_fuzz::require(gzclose(gz) == Z_OK, "cannot close the scratch .gz file");
     }
     try {
@@ -28,12 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         typenet_fuzz::require(16 + images.pixels.size() == size, "read_idx_images (gz): size disagrees with the input");
         typenet_fuzz::require(images.pixels.size() == images.count * images.rows * images.cols,
                               "read_idx_images (gz): pixel count differs from the dimensions");
-    } catch (const typenet::data::data_error&) {
-    }
+    } catch (const typenet::data::data_error&) {}
     try {
         const auto labels = typenet::data::read_idx_labels(file);
         typenet_fuzz::require(8 + labels.size() == size, "read_idx_labels (gz): size disagrees with the input");
-    } catch (const typenet::data::data_error&) {
-    }
+    } catch (const typenet::data::data_error&) {}
     return 0;
 }

@@ -17,18 +17,17 @@ namespace typenet_fuzz {
 namespace tn = typenet;
 
 using mlp_model = tn::model<tn::sequential<tn::input<4>, tn::dense<5>, tn::relu, tn::dense<3>>, float>;
-using conv_model = tn::model<tn::sequential<tn::input<1, 6, 6>, tn::conv2d<2, 3>, tn::relu, tn::max_pool<2>,
-                                            tn::flatten, tn::dense<3>>,
-                             double>;
+using conv_model = tn::model<
+    tn::sequential<tn::input<1, 6, 6>, tn::conv2d<2, 3>, tn::relu, tn::max_pool<2>, tn::flatten, tn::dense<3>>, double>;
 // batch_norm after a convolution (per feature map) and after a dense layer (per
 // unit), then dropout: weight files of these hold "running_mean"/"running_var".
-using conv_bn_model = tn::model<tn::sequential<tn::input<1, 6, 6>, tn::conv2d<2, 3>, tn::batch_norm, tn::relu,
-                                               tn::max_pool<2>, tn::flatten, tn::dense<4>, tn::batch_norm, tn::relu,
-                                               tn::dropout<25>, tn::dense<3>>,
-                                float>;
-using mlp_bn_model = tn::model<tn::sequential<tn::input<4>, tn::dense<5>, tn::batch_norm, tn::relu, tn::dropout<50>,
-                                              tn::dense<3>>,
-                               double>;
+using conv_bn_model =
+    tn::model<tn::sequential<tn::input<1, 6, 6>, tn::conv2d<2, 3>, tn::batch_norm, tn::relu, tn::max_pool<2>,
+                             tn::flatten, tn::dense<4>, tn::batch_norm, tn::relu, tn::dropout<25>, tn::dense<3>>,
+              float>;
+using mlp_bn_model =
+    tn::model<tn::sequential<tn::input<4>, tn::dense<5>, tn::batch_norm, tn::relu, tn::dropout<50>, tn::dense<3>>,
+              double>;
 
 template <class Model>
 Model make_model() {
@@ -88,7 +87,8 @@ struct checkpoint_run {
 // (two dropout streams) and one; augmentation and none; a validation split and
 // none; shuffled and in order; model state (batch_norm) and none.
 inline checkpoint_run<conv_bn_model, tn::sgd> conv_bn_sgd_run() {
-    tn::fit_options o{.epochs = 2, .batch_size = 5, .seed = 7, .validation_split = 0.2, .progress = false, .threads = 2};
+    tn::fit_options o{
+        .epochs = 2, .batch_size = 5, .seed = 7, .validation_split = 0.2, .progress = false, .threads = 2};
     o.checkpoint_every_batches = 1;  // mid-epoch checkpoints
     o.augment = {.horizontal_flip = true, .max_shift = 1};
     return {"conv-bn-sgd", tn::sgd{.learning_rate = 0.05, .momentum = 0.9, .weight_decay = 1e-4}, 20, o};
@@ -98,8 +98,8 @@ inline checkpoint_run<mlp_bn_model, tn::adam> mlp_bn_adam_run() {
     return {"mlp-bn-adam", tn::adam{.learning_rate = 0.01}, 12, o};  // end-of-epoch checkpoints only
 }
 inline checkpoint_run<mlp_model, tn::sgd> mlp_sgd_run() {
-    tn::fit_options o{.epochs = 1, .batch_size = 3, .seed = 11, .validation_split = 0.25, .progress = false,
-                      .threads = 1};
+    tn::fit_options o{
+        .epochs = 1, .batch_size = 3, .seed = 11, .validation_split = 0.25, .progress = false, .threads = 1};
     o.checkpoint_every_batches = 1;
     return {"mlp-sgd", tn::sgd{.learning_rate = 0.1}, 12, o};
 }

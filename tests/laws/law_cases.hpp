@@ -36,16 +36,17 @@ struct law_case {
 
 /// conv2d<3, 3> (2*9*3 + 3 = 57) -> 3x4x4, Act, flatten, dense<5> (48*5 + 5 = 245), Act, dense<3> (18).
 template <class Act, fixed_string Spelling>
-using activation_case = law_case<Act, Spelling,
-                                 sequential<input<2, 6, 6>, conv2d<3, 3>, Act, flatten, dense<5>, Act, dense<3>>,
-                                 softmax_cross_entropy, 57 + 245 + 18>;
+using activation_case =
+    law_case<Act, Spelling, sequential<input<2, 6, 6>, conv2d<3, 3>, Act, flatten, dense<5>, Act, dense<3>>,
+             softmax_cross_entropy, 57 + 245 + 18>;
 
 using layer_cases = std::tuple<
     law_case<dense<5>, "dense<5>", sequential<input<6>, dense<5>>, softmax_cross_entropy, 6 * 5 + 5>,
-    law_case<conv2d<3, 3, 1, 1>, "conv2d<3, 3, 1, 1>", sequential<input<2, 5, 5>, conv2d<3, 3, 1, 1>, flatten, dense<3>>,
-             softmax_cross_entropy, 57 + 75 * 3 + 3>,
-    law_case<conv2d<2, 3, 2, 0>, "conv2d<2, 3, 2, 0>", sequential<input<1, 7, 7>, conv2d<2, 3, 2, 0>, flatten, dense<3>>,
-             softmax_cross_entropy, 9 * 2 + 2 + 18 * 3 + 3>,
+    law_case<conv2d<3, 3, 1, 1>, "conv2d<3, 3, 1, 1>",
+             sequential<input<2, 5, 5>, conv2d<3, 3, 1, 1>, flatten, dense<3>>, softmax_cross_entropy, 57 + 75 * 3 + 3>,
+    law_case<conv2d<2, 3, 2, 0>, "conv2d<2, 3, 2, 0>",
+             sequential<input<1, 7, 7>, conv2d<2, 3, 2, 0>, flatten, dense<3>>, softmax_cross_entropy,
+             9 * 2 + 2 + 18 * 3 + 3>,
     law_case<max_pool<2, 2>, "max_pool<2, 2>",
              sequential<input<2, 6, 6>, conv2d<3, 3>, max_pool<2, 2>, flatten, dense<3>>, softmax_cross_entropy,
              57 + 12 * 3 + 3>,

@@ -2,12 +2,11 @@
 // The laws every layer obeys, each one test over a list of cases (laws/law_cases.hpp),
 // included by the test_layer_laws sources, one per group of cases (so that the groups
 // compile in parallel), each defining TYPENET_LAW_CASES (the list) and
-// TYPENET_LAW_GROUP (a name for the tests) first. The laws: the compile-time constants and the stable name, the gradient
-// check in double, the fused plan against the reference plan, no heap allocation in
-// predict or a training step, and the weight-file round trip with refusal of another
-// architecture's file. The exported header is held to its law by test_exported (the
-// export fixture writes every case). Tests of what is particular to one layer stay in
-// the other programs.
+// TYPENET_LAW_GROUP (a name for the tests) first. The laws: the compile-time constants and the stable name, the
+// gradient check in double, the fused plan against the reference plan, no heap allocation in predict or a training
+// step, and the weight-file round trip with refusal of another architecture's file. The exported header is held to its
+// law by test_exported (the export fixture writes every case). Tests of what is particular to one layer stay in the
+// other programs.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -27,7 +26,6 @@ namespace laws {
 
 using test_support::random_labels;
 using test_support::random_values;
-
 
 constexpr std::size_t batch = 5;
 
@@ -59,7 +57,7 @@ model<Net, T> perturbed_model(std::uint64_t seed) {
 /// parameter gradients.
 template <class Case, execution Mode>
 std::pair<std::vector<float>, std::vector<float>> run_plan(const model<typename Case::net, float>& m,
-                                                          const std::vector<float>& x, bool training) {
+                                                           const std::vector<float>& x, bool training) {
     using Net = typename Case::net;
     const auto y = targets_for<Case, float>(7);
     workspace<Net, float, Mode> ws(batch);
@@ -89,7 +87,8 @@ using stranger = sequential<input<3>, dense<2>>;
 
 using namespace laws;
 
-TEMPLATE_LIST_TEST_CASE("layer law: compile-time constants and the stable name (" TYPENET_LAW_GROUP ")", "[laws]", TYPENET_LAW_CASES) {
+TEMPLATE_LIST_TEST_CASE("layer law: compile-time constants and the stable name (" TYPENET_LAW_GROUP ")", "[laws]",
+                        TYPENET_LAW_CASES) {
     using Net = typename TestType::net;
     static_assert(Net::parameter_count == TestType::parameters, "the network's parameter count, worked out by hand");
     static_assert(layer<typename TestType::layer>);
@@ -137,13 +136,14 @@ TEMPLATE_LIST_TEST_CASE("layer law: the fused plan computes what the reference p
     }
 }
 
-TEMPLATE_LIST_TEST_CASE("layer law: predict and a training step allocate nothing (" TYPENET_LAW_GROUP ")", "[laws]", TYPENET_LAW_CASES) {
+TEMPLATE_LIST_TEST_CASE("layer law: predict and a training step allocate nothing (" TYPENET_LAW_GROUP ")", "[laws]",
+                        TYPENET_LAW_CASES) {
     using Net = typename TestType::net;
     model<Net> m = perturbed_model<Net, float>(31);
     const auto x = random_values<float>(batch * Net::input_size, 32);
     const auto y = targets_for<TestType, float>(33);
     trainer<Net, float, typename TestType::loss, sgd> t(m, typename TestType::loss{}, sgd{.learning_rate = 0.01},
-                                                         batch);
+                                                        batch);
     t.step(x.data(), y.data(), batch);  // warm
     const std::size_t before = test_support::allocations;
     float sink = 0;
@@ -155,7 +155,8 @@ TEMPLATE_LIST_TEST_CASE("layer law: predict and a training step allocate nothing
     CHECK(std::isfinite(sink));
 }
 
-TEMPLATE_LIST_TEST_CASE("layer law: weights round-trip and another architecture's file is refused (" TYPENET_LAW_GROUP ")",
+TEMPLATE_LIST_TEST_CASE("layer law: weights round-trip and another architecture's file is refused (" TYPENET_LAW_GROUP
+                        ")",
                         "[laws]", TYPENET_LAW_CASES) {
     using Net = typename TestType::net;
     const test_support::temporary_directory dir;

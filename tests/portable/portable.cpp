@@ -15,7 +15,8 @@ using lenet = sequential<input<1, 28, 28>, conv2d<6, 5>, relu, max_pool<2>, conv
 using mlp = sequential<input<1, 28, 28>, flatten, dense<128>, relu, dense<10>>;
 
 int main() {
-    const auto sets = data::fashion_mnist_images(data::fashion_mnist_default_dir, {.train_limit = 256, .test_limit = 256});
+    const auto sets =
+        data::fashion_mnist_images(data::fashion_mnist_default_dir, {.train_limit = 256, .test_limit = 256});
     model<lenet> cnn(1);
     fit(cnn, sets.train, softmax_cross_entropy{}, sgd{.learning_rate = 0.05, .momentum = 0.9},
         fit_options{.epochs = 1, .batch_size = 32, .progress = false});

@@ -29,8 +29,8 @@ template <std::size_t C, std::size_t H, std::size_t W>
 using image_shape = shape<C, H, W>;
 
 template <class S>
-inline constexpr bool is_flat_v = is_shape_v<S> && S::rank == 1;
+inline constexpr bool is_flat_v = is_shape_v<S>&& S::rank == 1;
 template <class S>
-inline constexpr bool is_image_v = is_shape_v<S> && S::rank == 3;
+inline constexpr bool is_image_v = is_shape_v<S>&& S::rank == 3;
 
 }  // namespace typenet

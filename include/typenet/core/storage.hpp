@@ -23,7 +23,8 @@ template <class T>
 T* aligned_new(std::size_t n) {
     // Round up so that SIMD loops may read whole cache lines past the end of a
     // sub-buffer without leaving the allocation.
-    const std::size_t bytes = std::max<std::size_t>(1, (n * sizeof(T) + storage_alignment - 1) / storage_alignment * storage_alignment);
+    const std::size_t bytes =
+        std::max<std::size_t>(1, (n * sizeof(T) + storage_alignment - 1) / storage_alignment * storage_alignment);
     void* p = ::operator new[](bytes, std::align_val_t{storage_alignment});
     std::memset(p, 0, bytes);
     return static_cast<T*>(p);

@@ -15,7 +15,9 @@ namespace typenet {
 class thread_team {
 public:
     explicit thread_team(std::size_t members)
-        : members_(members < 1 ? 1 : members), start_(static_cast<std::ptrdiff_t>(members_)), done_(static_cast<std::ptrdiff_t>(members_)) {
+        : members_(members < 1 ? 1 : members),
+          start_(static_cast<std::ptrdiff_t>(members_)),
+          done_(static_cast<std::ptrdiff_t>(members_)) {
         for (std::size_t m = 1; m < members_; ++m) workers_.emplace_back([this, m] { work(m); });
     }
     thread_team(const thread_team&) = delete;

@@ -47,8 +47,10 @@ std::string template_name() {
 template <class T>
 struct spelling {
     static std::string get() {
-        if constexpr (requires { std::string_view(T::name); }) return std::string(T::name);
-        else return without_typenet_qualifiers(std::string(raw_type_name<T>()));
+        if constexpr (requires { std::string_view(T::name); })
+            return std::string(T::name);
+        else
+            return without_typenet_qualifiers(std::string(raw_type_name<T>()));
     }
 };
 

@@ -25,7 +25,8 @@ namespace detail {
 /// a batch as the network reads it.
 template <class T>
 void copy_rows(const T* rows, std::size_t features, const std::size_t* indices, std::size_t n, T* out) {
-    for (std::size_t i = 0; i < n; ++i) std::memcpy(out + i * features, rows + indices[i] * features, features * sizeof(T));
+    for (std::size_t i = 0; i < n; ++i)
+        std::memcpy(out + i * features, rows + indices[i] * features, features * sizeof(T));
 }
 
 /// labels[indices[i]] for i in [0, n), at out.
@@ -47,9 +48,8 @@ inline void validate_labeled(std::size_t samples, std::size_t features, const st
                                     std::to_string(samples) + " samples");
     for (std::size_t i = 0; i < labels.size(); ++i)
         if (labels[i] >= classes)
-            throw std::invalid_argument(w + ": label " + std::to_string(labels[i]) + " of sample " +
-                                        std::to_string(i) + " is not below the number of classes (" +
-                                        std::to_string(classes) + ")");
+            throw std::invalid_argument(w + ": label " + std::to_string(labels[i]) + " of sample " + std::to_string(i) +
+                                        " is not below the number of classes (" + std::to_string(classes) + ")");
 }
 
 }  // namespace detail

@@ -158,7 +158,8 @@ fashion_mnist_set<T> fashion_mnist(const std::filesystem::path& dir = fashion_mn
     fashion_mnist_set<T> set{
         detail::load_fashion_mnist_part(dir, "train", options.train_limit).template to_labeled_data<T>(),
         detail::load_fashion_mnist_part(dir, "t10k", options.test_limit).template to_labeled_data<T>()};
-    if (options.standardize) detail::standardize_by_training_statistics(set.train, set.test, options.standardize_epsilon);
+    if (options.standardize)
+        detail::standardize_by_training_statistics(set.train, set.test, options.standardize_epsilon);
     return set;
 }
 
@@ -173,8 +174,9 @@ struct fashion_mnist_image_set {
 inline fashion_mnist_image_set fashion_mnist_images(const std::filesystem::path& dir = fashion_mnist_default_dir,
                                                     fashion_mnist_options options = {}) {
     if (options.standardize)
-        throw std::invalid_argument("fashion_mnist_images: standardised pixels are not bytes; load them with "
-                                    "fashion_mnist<T>(dir, {.standardize = true})");
+        throw std::invalid_argument(
+            "fashion_mnist_images: standardised pixels are not bytes; load them with "
+            "fashion_mnist<T>(dir, {.standardize = true})");
     return {detail::load_fashion_mnist_part(dir, "train", options.train_limit),
             detail::load_fashion_mnist_part(dir, "t10k", options.test_limit)};
 }

@@ -59,13 +59,26 @@ inline std::string describe_idx_magic(std::uint32_t magic) {
     const auto rank = magic & 0xFFu;
     std::string type;
     switch ((magic >> 8) & 0xFFu) {
-        case 0x08: type = "unsigned bytes"; break;
-        case 0x09: type = "signed bytes"; break;
-        case 0x0B: type = "int16"; break;
-        case 0x0C: type = "int32"; break;
-        case 0x0D: type = "float32"; break;
-        case 0x0E: type = "float64"; break;
-        default: return "not an IDX file";
+        case 0x08:
+            type = "unsigned bytes";
+            break;
+        case 0x09:
+            type = "signed bytes";
+            break;
+        case 0x0B:
+            type = "int16";
+            break;
+        case 0x0C:
+            type = "int32";
+            break;
+        case 0x0D:
+            type = "float32";
+            break;
+        case 0x0E:
+            type = "float64";
+            break;
+        default:
+            return "not an IDX file";
     }
     return "idx" + std::to_string(rank) + " of " + type;
 }
@@ -78,10 +91,8 @@ public:
         const auto status = std::filesystem::status(path, ec);
         if (ec && ec != std::errc::no_such_file_or_directory)
             throw data_error(where() + "cannot access: " + ec.message());
-        if (!std::filesystem::exists(status))
-            throw data_error(where() + "no such file");
-        if (!std::filesystem::is_regular_file(status))
-            throw data_error(where() + "not a regular file");
+        if (!std::filesystem::exists(status)) throw data_error(where() + "no such file");
+        if (!std::filesystem::is_regular_file(status)) throw data_error(where() + "not a regular file");
         file_size_ = std::filesystem::file_size(path, ec);
         if (ec) throw data_error(where() + "cannot read its size: " + ec.message());
 
@@ -212,10 +223,11 @@ idx_contents<Rank> read_idx(const std::filesystem::path& path, std::string_view 
                              "), expected " + hex32(expected_magic) + " (" + std::string(what) + ")");
     }
     if (header_got < header_bytes)
-        throw data_error(where + (header_got == 0 ? std::string("the file is empty")
-                                                  : "truncated: the file ends after " + std::to_string(header_got) +
-                                                        " bytes" + decompressed + ", inside its " +
-                                                        std::to_string(header_bytes) + "-byte header") +
+        throw data_error(where +
+                         (header_got == 0
+                              ? std::string("the file is empty")
+                              : "truncated: the file ends after " + std::to_string(header_got) + " bytes" +
+                                    decompressed + ", inside its " + std::to_string(header_bytes) + "-byte header") +
                          "; expected " + std::string(what));
 
     idx_contents<Rank> out;

@@ -40,8 +40,8 @@ inline std::uint64_t fnv1a64(std::string_view s) {
 /// The element types the files store: IEEE binary32 and binary64 only, because the
 /// bytes are their bit patterns and must mean the same value on every machine.
 template <class T>
-inline constexpr bool is_stored_element_v =
-    (std::is_same_v<T, float> || std::is_same_v<T, double>) && std::numeric_limits<T>::is_iec559;
+inline constexpr bool is_stored_element_v = (std::is_same_v<T, float> ||
+                                             std::is_same_v<T, double>)&&std::numeric_limits<T>::is_iec559;
 
 /// Element-type code as stored: the size in bytes.
 template <class T>
@@ -68,7 +68,7 @@ public:
     }
     void raw(std::span<const unsigned char> b) { bytes_.insert(bytes_.end(), b.begin(), b.end()); }
     template <class T>
-        requires is_stored_element_v<T>
+    requires is_stored_element_v<T>
     void values(std::span<const T> v) {
         for (T x : v) little_endian(std::bit_cast<element_bits_t<T>>(x), sizeof(T));
     }
@@ -98,9 +98,8 @@ public:
     std::size_t take(std::uint64_t n, const std::string& what) {
         if (n > remaining()) {
             // n may come from a corrupted field, so the end it implies may not fit in 64 bits.
-            const std::string end = n > std::numeric_limits<std::uint64_t>::max() - pos_
-                                        ? std::string("beyond 2^64")
-                                        : std::to_string(pos_ + n);
+            const std::string end = n > std::numeric_limits<std::uint64_t>::max() - pos_ ? std::string("beyond 2^64")
+                                                                                         : std::to_string(pos_ + n);
             throw Error(where_ + "truncated (ends at byte " + std::to_string(bytes_.size()) + "; " + what +
                         " would end at byte " + end + ")");
         }
@@ -139,7 +138,7 @@ private:
 /// Unchecked: the formats claim the bytes with binary_reader::take first, and decode
 /// only once everything else has been checked, so that a refused file changes nothing.
 template <class T>
-    requires is_stored_element_v<T>
+requires is_stored_element_v<T>
 void decode_values(std::span<T> out, const unsigned char* src) {
     using bits = element_bits_t<T>;
     for (T& v : out) {

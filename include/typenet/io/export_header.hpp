@@ -49,8 +49,10 @@ inline bool is_identifier(const std::string& s) {
 template <class T>
 std::string hex_literal(T v) {
     char buf[64];
-    if constexpr (std::is_same_v<T, float>) std::snprintf(buf, sizeof buf, "%af", static_cast<double>(v));
-    else std::snprintf(buf, sizeof buf, "%a", static_cast<double>(v));
+    if constexpr (std::is_same_v<T, float>)
+        std::snprintf(buf, sizeof buf, "%af", static_cast<double>(v));
+    else
+        std::snprintf(buf, sizeof buf, "%a", static_cast<double>(v));
     return buf;
 }
 
@@ -107,7 +109,8 @@ void export_header(const model<Arch, T>& m, const std::filesystem::path& path, c
             << "// " << Arch::parameter_count << " parameters. Include it and call " << symbol << "::predict or "
             << symbol << "::classify.\n"
             << "#pragma once\n#include <array>\n#include <cstddef>\n#include <span>\n\n"
-            << "#include <typenet/embedded.hpp>\n" << detail::layer_includes<Arch>() << "\n"
+            << "#include <typenet/embedded.hpp>\n"
+            << detail::layer_includes<Arch>() << "\n"
             << "namespace " << symbol << " {\n\n"
             << "namespace spelled {  // the type as the compiler spells it, inside typenet's names\n"
             << "using namespace typenet;\n"
@@ -148,7 +151,8 @@ void export_header(const model<Arch, T>& m, const std::filesystem::path& path, c
         }
         out << "};\n\n"
             << "/// The network's outputs (scores) for one input.\n"
-            << "inline std::array<value_type, output_size> predict(std::span<const value_type, input_size> x) noexcept {\n"
+            << "inline std::array<value_type, output_size> predict(std::span<const value_type, input_size> x) noexcept "
+               "{\n"
             << "    return typenet::infer<architecture>(parameters, x.data());\n}\n\n"
             << "/// The predicted class for one input.\n"
             << "inline std::size_t classify(std::span<const value_type, input_size> x) noexcept {\n"

@@ -65,10 +65,10 @@ constexpr bool importable() {
                   "`static constexpr std::string_view onnx_op`)");
     if constexpr (has_onnx_op<L>) {
         constexpr const op_fact* fact = fact_for(L::onnx_op);
-        static_assert(diagnostic::check<fact != nullptr && layer_arguments<L>::readable, at>,
+        static_assert(diagnostic::check < fact != nullptr && layer_arguments<L>::readable, at >,
                       "typenet: import_onnx: the importer does not read this layer's onnx_op (the layers it reads are "
                       "onnx_layers in io/onnx_ops.hpp; template arguments must be sizes)");
-        static_assert(diagnostic::check<fact == nullptr || fact->layer == L::name, at>,
+        static_assert(diagnostic::check < fact == nullptr || fact->layer == L::name, at >,
                       "typenet: import_onnx: this layer's onnx_op is another layer's in io/onnx_ops.hpp");
     }
     return true;

@@ -49,29 +49,39 @@ protected:
         const std::string& op = node.op_type();
         if (node.output_size() < 1 || node.output(0).empty()) fail(node, "has no output");
         if (node.input(0) != current)
-            fail(node, "the chain enters it as '" + current + "', not as its data input (input 0); weights must be "
-                       "stored tensors, not computed ones");
+            fail(node, "the chain enters it as '" + current +
+                           "', not as its data input (input 0); weights must be "
+                           "stored tensors, not computed ones");
         const op_fact* fact = fact_for(op);
-        if (op == "Gemm") gemm(node);
-        else if (op == "MatMul") return matmul(index, visited);
-        else if (op == "Conv") conv(node);
-        else if (op == "MaxPool" || op == "AveragePool") pool(node);
+        if (op == "Gemm")
+            gemm(node);
+        else if (op == "MatMul")
+            return matmul(index, visited);
+        else if (op == "Conv")
+            conv(node);
+        else if (op == "MaxPool" || op == "AveragePool")
+            pool(node);
         else if (op == "Flatten") {
             if (int_attribute(node, "axis", 1) != 1) fail(node, "axis other than 1 is not supported");
             flatten_to(node);
-        } else if (op == "Reshape") reshape(node);
+        } else if (op == "Reshape")
+            reshape(node);
         else if (op == "Softmax") {
             need_flat(node);
             const auto axis = int_attribute(node, "axis", -1);
             if (axis != 1 && axis != -1)
                 fail(node, "axis = " + std::to_string(axis) + "; typenet normalises the features (axis 1)");
             add(node, op, {}, shape_);
-        } else if (op == "LeakyRelu") leaky(node);
-        else if (op == "Pad") pad(node);
+        } else if (op == "LeakyRelu")
+            leaky(node);
+        else if (op == "Pad")
+            pad(node);
         else if (op == "Identity" || op == "Dropout") {
             // inference: both pass their input through
-        } else if (fact != nullptr && fact->elementwise && fact->arity == 0) add(node, op, {}, shape_);
-        else fail(node, "op type " + op + " is not supported by typenet's importer");
+        } else if (fact != nullptr && fact->elementwise && fact->arity == 0)
+            add(node, op, {}, shape_);
+        else
+            fail(node, "op type " + op + " is not supported by typenet's importer");
         return node.output(0);
     }
 
@@ -263,13 +273,15 @@ private:
         std::vector<std::uint64_t> resolved;
         int inferred = -1;
         for (std::size_t i = 0; ok && i < target.size(); ++i) {
-            if (target[i] == 0 && i < in.size()) resolved.push_back(in[i]);
+            if (target[i] == 0 && i < in.size())
+                resolved.push_back(in[i]);
             else if (target[i] == -1 && inferred < 0) {
                 inferred = static_cast<int>(i);
                 resolved.push_back(1);
             } else if (target[i] >= 1 && target[i] <= max_dim) {
                 resolved.push_back(static_cast<std::uint64_t>(target[i]));
-            } else ok = false;
+            } else
+                ok = false;
         }
         if (ok && inferred >= 0) {
             std::uint64_t known = 1;

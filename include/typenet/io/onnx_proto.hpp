@@ -129,8 +129,8 @@ protected:
     std::vector<float> float_tensor(const onnx::NodeProto& node, const onnx::TensorProto& t) const {
         const std::string what = "tensor '" + t.name() + "'";
         if (t.data_type() != onnx::TensorProto::FLOAT)
-            fail(node, what + " has element type " + std::to_string(t.data_type()) +
-                           "; typenet imports float (1) weights");
+            fail(node,
+                 what + " has element type " + std::to_string(t.data_type()) + "; typenet imports float (1) weights");
         if (t.data_location() == onnx::TensorProto::EXTERNAL) fail(node, what + " is stored in an external file");
         const auto n = static_cast<std::size_t>(count(tensor_dims(node, t)));
         std::vector<float> v;
@@ -143,8 +143,8 @@ protected:
             if (n) std::memcpy(v.data(), t.raw_data().data(), n * sizeof(float));
         } else {
             if (static_cast<std::size_t>(t.float_data_size()) != n)
-                fail(node, what + " holds " + std::to_string(t.float_data_size()) + " values for " +
-                               std::to_string(n) + " (truncated or corrupted)");
+                fail(node, what + " holds " + std::to_string(t.float_data_size()) + " values for " + std::to_string(n) +
+                               " (truncated or corrupted)");
             v.assign(t.float_data().begin(), t.float_data().end());
         }
         return v;
@@ -168,7 +168,7 @@ protected:
         return v;
     }
 
-    std::string where_;                                         ///< the file, for messages
+    std::string where_;                                          ///< the file, for messages
     std::map<std::string, const onnx::TensorProto*> constants_;  ///< initializers and Constant values by name
 };
 

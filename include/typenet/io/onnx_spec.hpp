@@ -40,9 +40,9 @@ struct imported_layer {
 };
 
 struct imported_graph {
-    std::string where;                 ///< file name, for messages
+    std::string where;  ///< file name, for messages
     std::string input_name;
-    std::vector<std::size_t> input;    ///< per-sample input shape: [N] or [C, H, W]
+    std::vector<std::size_t> input;  ///< per-sample input shape: [N] or [C, H, W]
     std::vector<imported_layer> layers;
 };
 

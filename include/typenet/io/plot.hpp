@@ -20,7 +20,8 @@ inline std::string polyline(const std::vector<double>& ys, double y_lo, double y
     std::ostringstream s;
     s << "<polyline fill='none' stroke='" << colour << "' stroke-width='2' points='";
     for (std::size_t i = 0; i < ys.size(); ++i) {
-        const double x = x0 + (ys.size() == 1 ? w / 2 : w * static_cast<double>(i) / static_cast<double>(ys.size() - 1));
+        const double x =
+            x0 + (ys.size() == 1 ? w / 2 : w * static_cast<double>(i) / static_cast<double>(ys.size() - 1));
         const double y = y0 + h - h * (ys[i] - y_lo) / (y_hi > y_lo ? y_hi - y_lo : 1);
         s << x << ',' << y << ' ';
     }
@@ -44,15 +45,18 @@ inline void write_training_curves_svg(const std::filesystem::path& path, const h
     const double acc_lo = all_acc.empty() ? 0 : std::max(0.0, *std::min_element(all_acc.begin(), all_acc.end()) - 0.02);
     std::ofstream out(path);
     if (!out) throw std::runtime_error("write_training_curves_svg: cannot write " + path.string());
-    out << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' font-family='sans-serif' font-size='12'>\n"
+    out << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
+        << "' font-family='sans-serif' font-size='12'>\n"
         << "<rect width='100%' height='100%' fill='white'/>\n"
         << "<text x='" << W / 2 << "' y='22' text-anchor='middle' font-size='15'>" << title << "</text>\n"
-        << "<rect x='" << x0 << "' y='" << y0 << "' width='" << w << "' height='" << hh << "' fill='none' stroke='#888'/>\n"
+        << "<rect x='" << x0 << "' y='" << y0 << "' width='" << w << "' height='" << hh
+        << "' fill='none' stroke='#888'/>\n"
         << "<text x='" << x0 - 8 << "' y='" << y0 + 4 << "' text-anchor='end'>" << loss_hi << "</text>\n"
         << "<text x='" << x0 - 8 << "' y='" << y0 + hh << "' text-anchor='end'>0</text>\n"
         << "<text x='" << x0 + w + 8 << "' y='" << y0 + 4 << "'>1.0</text>\n"
         << "<text x='" << x0 + w + 8 << "' y='" << y0 + hh << "'>" << acc_lo << "</text>\n"
-        << "<text x='" << x0 + w / 2 << "' y='" << y0 + hh + 30 << "' text-anchor='middle'>epoch 1.." << h.epochs.size() << "</text>\n";
+        << "<text x='" << x0 + w / 2 << "' y='" << y0 + hh + 30 << "' text-anchor='middle'>epoch 1.." << h.epochs.size()
+        << "</text>\n";
     out << detail::polyline(loss, 0, loss_hi, x0, w, y0, hh, "#d62728");
     if (!acc.empty()) out << detail::polyline(acc, acc_lo, 1, x0, w, y0, hh, "#1f77b4");
     if (!val.empty()) out << detail::polyline(val, acc_lo, 1, x0, w, y0, hh, "#2ca02c");

@@ -28,7 +28,8 @@ void write_png_grid(const std::filesystem::path& path, const std::vector<std::sp
     std::vector<std::uint8_t> pixels(width * height, 255);
     for (std::size_t i = 0; i < images.size(); ++i) {
         const auto& img = images[i];
-        if (img.size() != rows * cols) throw std::invalid_argument("write_png_grid: image " + std::to_string(i) + " has the wrong size");
+        if (img.size() != rows * cols)
+            throw std::invalid_argument("write_png_grid: image " + std::to_string(i) + " has the wrong size");
         const auto [lo, hi] = std::minmax_element(img.begin(), img.end());
         const double range = *hi > *lo ? static_cast<double>(*hi - *lo) : 1.0;
         const std::size_t x0 = 1 + (i % per_row) * cell_w, y0 = 1 + (i / per_row) * cell_h;

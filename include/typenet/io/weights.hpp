@@ -90,8 +90,8 @@ struct stored_tensor {
     std::uint64_t layer_index = 0;
     std::string name;
     std::vector<std::uint64_t> dims;
-    std::uint64_t count = 0;          ///< product of dims
-    std::size_t values_offset = 0;    ///< where the values start in the file
+    std::uint64_t count = 0;        ///< product of dims
+    std::size_t values_offset = 0;  ///< where the values start in the file
 };
 
 /// A tensor as the model has it, with a copy of its dims (for_each_tensor's span
@@ -265,8 +265,8 @@ void load_bytes(model<Arch, T>& m, std::span<const unsigned char> bytes, const s
     const detail::parsed_weights file = detail::parse_weights(bytes, where);
 
     if (file.element_code != detail::element_code<T>)
-        throw weights_error(where + "element type " + detail::element_name(file.element_code) +
-                            ", model uses " + detail::element_name(detail::element_code<T>));
+        throw weights_error(where + "element type " + detail::element_name(file.element_code) + ", model uses " +
+                            detail::element_name(detail::element_code<T>));
     const std::string architecture = detail::weights_architecture_name<Arch>();
     if (file.fingerprint != detail::fnv1a64(architecture) || file.architecture != architecture)
         throw weights_error(where + "this file holds " + file.architecture + " but the model is " + architecture);

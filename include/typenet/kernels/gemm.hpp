@@ -40,31 +40,51 @@ inline constexpr std::size_t gemm_depth_block = 256;
 /// A(i, p) = a[i * lda + p]
 struct row_major {
     template <class T>
-    static auto at(const T* a, std::size_t lda, std::size_t i, std::size_t p) { return widen(a[i * lda + p]); }
+    static auto at(const T* a, std::size_t lda, std::size_t i, std::size_t p) {
+        return widen(a[i * lda + p]);
+    }
     /// A(i0, p), from which A(i0 + r, p) is at(step(...), lda, r): the kernel finds
     /// a step's values from one pointer (see micro_kernel).
     template <class T>
-    static const T* step(const T* a, std::size_t lda, std::size_t i0, std::size_t p) { return a + i0 * lda + p; }
+    static const T* step(const T* a, std::size_t lda, std::size_t i0, std::size_t p) {
+        return a + i0 * lda + p;
+    }
     template <class T>
-    static auto in_step(const T* ap, std::size_t lda, std::size_t r) { return widen(ap[r * lda]); }
+    static auto in_step(const T* ap, std::size_t lda, std::size_t r) {
+        return widen(ap[r * lda]);
+    }
     /// A shifted to start at column p0, or at row i0.
     template <class T>
-    static const T* from_column(const T* a, std::size_t, std::size_t p0) { return a + p0; }
+    static const T* from_column(const T* a, std::size_t, std::size_t p0) {
+        return a + p0;
+    }
     template <class T>
-    static const T* from_row(const T* a, std::size_t lda, std::size_t i0) { return a + i0 * lda; }
+    static const T* from_row(const T* a, std::size_t lda, std::size_t i0) {
+        return a + i0 * lda;
+    }
 };
 /// A(i, p) = a[p * lda + i]
 struct transposed {
     template <class T>
-    static auto at(const T* a, std::size_t lda, std::size_t i, std::size_t p) { return widen(a[p * lda + i]); }
+    static auto at(const T* a, std::size_t lda, std::size_t i, std::size_t p) {
+        return widen(a[p * lda + i]);
+    }
     template <class T>
-    static const T* step(const T* a, std::size_t lda, std::size_t i0, std::size_t p) { return a + p * lda + i0; }
+    static const T* step(const T* a, std::size_t lda, std::size_t i0, std::size_t p) {
+        return a + p * lda + i0;
+    }
     template <class T>
-    static auto in_step(const T* ap, std::size_t, std::size_t r) { return widen(ap[r]); }
+    static auto in_step(const T* ap, std::size_t, std::size_t r) {
+        return widen(ap[r]);
+    }
     template <class T>
-    static const T* from_column(const T* a, std::size_t lda, std::size_t p0) { return a + p0 * lda; }
+    static const T* from_column(const T* a, std::size_t lda, std::size_t p0) {
+        return a + p0 * lda;
+    }
     template <class T>
-    static const T* from_row(const T* a, std::size_t, std::size_t i0) { return a + i0; }
+    static const T* from_row(const T* a, std::size_t, std::size_t i0) {
+        return a + i0;
+    }
 };
 
 /// The usual B operand: B(p, j) = b[p * ldb + j]. A GEMM reads B only through
@@ -84,7 +104,9 @@ struct row_major_operand {
 /// Epilogue that stores the product unchanged.
 struct no_epilogue {
     template <class V>
-    V operator()(V acc, std::size_t /*row*/, std::size_t /*column*/) const { return acc; }
+    V operator()(V acc, std::size_t /*row*/, std::size_t /*column*/) const {
+        return acc;
+    }
 };
 
 namespace detail {
@@ -226,8 +248,8 @@ struct every_step {
 // All rows [0, M) for the columns [j0, j0 + NV*W): full MR blocks, then one tail block.
 template <class V, std::size_t MR, std::size_t NV, class ALayout, bool Accumulate, class TA, class BOperand, class T,
           class Epilogue, class StepsOf = every_step>
-inline void column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b,
-                         std::size_t j0, T* c, std::size_t ldc, const Epilogue& epilogue, const StepsOf& steps_of = {}) {
+inline void column_panel(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, std::size_t j0,
+                         T* c, std::size_t ldc, const Epilogue& epilogue, const StepsOf& steps_of = {}) {
     std::size_t i = 0;
     for (; i + MR <= M; i += MR)
         micro_kernel<V, MR, NV, ALayout, Accumulate>(steps_of(i, K), a, lda, i, b, j0, c, ldc, epilogue);
@@ -307,7 +329,9 @@ struct register_block {
     static constexpr std::size_t accumulators = vector_registers * 3 / 4;
     static constexpr std::size_t full_vectors = N / simd_width<T>;
     static constexpr std::size_t max_vectors = accumulators / 6;
-    static constexpr std::size_t vectors = full_vectors == 0 ? 1 : full_vectors < max_vectors ? full_vectors : max_vectors;
+    static constexpr std::size_t vectors = full_vectors == 0            ? 1
+                                           : full_vectors < max_vectors ? full_vectors
+                                                                        : max_vectors;
     static constexpr std::size_t max_rows = accumulators / vectors;  ///< as many as the accumulators allow
     static constexpr std::size_t rows = max_rows < 12 ? max_rows : 12;
 };
@@ -391,17 +415,16 @@ inline std::size_t nonzero_steps(const TA* a, std::size_t lda, std::size_t i0, s
         // passes below took about a tenth of the MLP's first layer in pairs of rows
         // (perf). Each pass writes 32 entries at steps + n, and n <= p, so none lies
         // past K.
-        alignas(64) static constexpr std::uint16_t first_positions[32] = {
-            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-            16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+        alignas(64) static constexpr std::uint16_t first_positions[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                                                          11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                                                          22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
         const __m512i positions = _mm512_load_si512(first_positions);
         for (const std::size_t wide_end = K - K % 32; p < wide_end; p += 32) {
             __mmask32 nonzero = 0;
             for (std::size_t r = 0; r < rows; ++r) {
                 const float* row = a + (i0 + r) * lda + p;
                 const __mmask32 low = _mm512_cmp_ps_mask(_mm512_loadu_ps(row), _mm512_setzero_ps(), _CMP_NEQ_UQ);
-                const __mmask32 high =
-                    _mm512_cmp_ps_mask(_mm512_loadu_ps(row + 16), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+                const __mmask32 high = _mm512_cmp_ps_mask(_mm512_loadu_ps(row + 16), _mm512_setzero_ps(), _CMP_NEQ_UQ);
                 nonzero |= low | high << 16;
             }
             const __m512i kept = _mm512_add_epi16(positions, _mm512_set1_epi16(static_cast<short>(p)));
@@ -444,7 +467,9 @@ struct row_offset_epilogue {
     const Epilogue& epilogue;
     std::size_t first;
     template <class V>
-    V operator()(V acc, std::size_t row, std::size_t column) const { return epilogue(acc, first + row, column); }
+    V operator()(V acc, std::size_t row, std::size_t column) const {
+        return epilogue(acc, first + row, column);
+    }
 };
 
 /// ... or, for the register block of rows starting at i0, the steps listed for it.
@@ -563,8 +588,8 @@ inline void gemm_in_equal_depth_blocks(std::size_t M, std::size_t K, const TA* a
     over_depth_blocks<Accumulate>(
         K, depth,
         [&]<bool Acc, class E>(std::size_t k0, std::size_t d, const E& e) {
-            depth_block<N, ALayout, Acc, MR, NV, SkipZeros>(M, d, ALayout::from_column(a, lda, k0), lda,
-                                                            b.from_row(k0), c, ldc, e);
+            depth_block<N, ALayout, Acc, MR, NV, SkipZeros>(M, d, ALayout::from_column(a, lda, k0), lda, b.from_row(k0),
+                                                            c, ldc, e);
         },
         epilogue);
 }
@@ -621,8 +646,8 @@ inline constexpr std::size_t pairs_sampled_rows = 8;
 /// AVX-512's 32 registers (16 accumulators, 8 vectors of B, two broadcasts), B in T, and
 /// N in whole panels of pair_vectors vectors.
 template <std::size_t N, class T, class TB>
-inline constexpr bool runs_in_row_pairs =
-    vector_registers == 32 && std::is_same_v<T, TB> && N % (pair_vectors * simd_width<T>) == 0;
+inline constexpr bool runs_in_row_pairs = vector_registers == 32 &&
+                                          std::is_same_v<T, TB>&& N % (pair_vectors * simd_width<T>) == 0;
 
 /// Prefetches lines [from, to) of rows [0, rows) of A (row-major, K values a row), counted
 /// row by row: the next chunk's rows, a few lines per register block of this one.
@@ -630,7 +655,8 @@ template <class TA>
 inline void prefetch_rows(const TA* a, std::size_t lda, std::size_t K, std::size_t rows, std::size_t from,
                           std::size_t to) {
     constexpr std::size_t line = 64 / sizeof(TA);
-    const std::size_t lines_per_row = (K + line - 1) / line, end = to < rows * lines_per_row ? to : rows * lines_per_row;
+    const std::size_t lines_per_row = (K + line - 1) / line,
+                      end = to < rows * lines_per_row ? to : rows * lines_per_row;
     // One division a call: with one a line, the address took a sixteenth of the MLP's first layer.
     std::size_t row = from / lines_per_row, line_in_row = from % lines_per_row;
     for (std::size_t l = from; l < end; ++l) {
@@ -744,7 +770,7 @@ inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, con
     if constexpr (std::is_same_v<ALayout, row_major> && !Accumulate) {
         if (M == 1) {
             gemm_in_depth_blocks<N, ALayout, false, 1, gemv_vectors_per_block, SkipZeros>(M, K, a, lda, b, c, ldc,
-                                                                                           epilogue);
+                                                                                          epilogue);
             return;
         }
     }
@@ -759,7 +785,7 @@ inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, con
 /// one that reads B in place); see the file comment.
 template <std::size_t N, class ALayout = row_major, bool Accumulate = false, class TA, class BOperand, class T,
           class Epilogue = no_epilogue>
-    requires requires { typename BOperand::value_type; }
+requires requires { typename BOperand::value_type; }
 inline void gemm(std::size_t M, std::size_t K, const TA* a, std::size_t lda, const BOperand& b, T* c, std::size_t ldc,
                  const Epilogue& epilogue = {}) {
     detail::gemm<N, ALayout, Accumulate, false>(M, K, a, lda, b, c, ldc, epilogue);

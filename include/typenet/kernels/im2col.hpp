@@ -18,7 +18,7 @@ template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_
 struct convolution_geometry {
     static constexpr std::size_t out_h = (H + 2 * P - K) / S + 1;
     static constexpr std::size_t out_w = (W + 2 * P - K) / S + 1;
-    static constexpr std::size_t patch = C * K * K;         // Q
+    static constexpr std::size_t patch = C * K * K;          // Q
     static constexpr std::size_t positions = out_h * out_w;  // N
 
     /// Input coordinate of kernel offset k at output coordinate o (negative in the padding).
@@ -51,7 +51,7 @@ struct convolution_geometry {
     /// are consecutive in every input row, so a vector that stays within one output
     /// row is one load from the image.
     template <std::size_t width>
-    static constexpr bool reads_in_place = unpadded_unit_stride && out_w % width == 0;
+    static constexpr bool reads_in_place = unpadded_unit_stride&& out_w % width == 0;
 
     /// Offset in the image of patch row q = (c, ki, kj) at output position 0.
     static constexpr std::array<std::size_t, patch> patch_offsets = [] {
@@ -95,8 +95,8 @@ struct convolution_geometry {
         static constexpr bool whole_depth = true;
         template <class T>
         struct step_of_rows {
-            const T* at;             ///< the image at position p's offset (patch row 0's value at p)
-            std::size_t first_row;   ///< the block's first patch row
+            const T* at;            ///< the image at position p's offset (patch row 0's value at p)
+            std::size_t first_row;  ///< the block's first patch row
         };
         template <class T>
         static step_of_rows<T> step(const T* x, std::size_t, std::size_t i0, std::size_t p) {

@@ -131,7 +131,7 @@ constexpr std::size_t row_products_size(std::size_t M, std::size_t N) {
 /// partial (M x N vectors, see row_products_size) += the row products of A (M x K) and B (N x K,
 /// an operand as the GEMM takes: row_major_operand, or image patches read in place).
 template <std::size_t K, class T, class BOperand>
-    requires requires { typename BOperand::value_type; }
+requires requires { typename BOperand::value_type; }
 inline void accumulate_row_products(std::size_t M, std::size_t N, const T* a, std::size_t lda, const BOperand& b,
                                     T* partial) {
     constexpr std::size_t MR = row_products_a_rows, NR = row_products_b_rows;
@@ -142,11 +142,11 @@ inline void accumulate_row_products(std::size_t M, std::size_t N, const T* a, st
     if (rest == 0) return;
     // The row tail gets a block of exactly that height (all compile-time).
     [&]<std::size_t... R>(std::index_sequence<R...>) {
-        ((rest == R + 1
-              ? (detail::row_products_rows<K, R + 1, NR>(N, a + i * lda, lda, b, partial + i * row_stride), 0)
-              : 0),
+        ((rest == R + 1 ? (detail::row_products_rows<K, R + 1, NR>(N, a + i * lda, lda, b, partial + i * row_stride), 0)
+                        : 0),
          ...);
-    }(std::make_index_sequence<MR - 1>{});
+    }
+    (std::make_index_sequence<MR - 1>{});
 }
 
 /// The same with B row-major (leading dimension ldb).

@@ -27,7 +27,7 @@ struct lane_value {
     using type = typename V::value_type;
 };
 template <class V>
-    requires std::is_arithmetic_v<V>
+requires std::is_arithmetic_v<V>
 struct lane_value<V> {
     using type = V;
 };
@@ -148,10 +148,10 @@ inline __m512 lane_sums_16(const __m512* v) {
         quarters[i] = _mm512_add_ps(_mm512_shuffle_f32x4(halves[2 * i], halves[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
                                     _mm512_shuffle_f32x4(halves[2 * i], halves[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
     // Within each quarter j: lane i the sum of v[4i + j]...
-    const __m512 pairs01 = _mm512_add_ps(_mm512_unpacklo_ps(quarters[0], quarters[1]),
-                                         _mm512_unpackhi_ps(quarters[0], quarters[1]));
-    const __m512 pairs23 = _mm512_add_ps(_mm512_unpacklo_ps(quarters[2], quarters[3]),
-                                         _mm512_unpackhi_ps(quarters[2], quarters[3]));
+    const __m512 pairs01 =
+        _mm512_add_ps(_mm512_unpacklo_ps(quarters[0], quarters[1]), _mm512_unpackhi_ps(quarters[0], quarters[1]));
+    const __m512 pairs23 =
+        _mm512_add_ps(_mm512_unpacklo_ps(quarters[2], quarters[3]), _mm512_unpackhi_ps(quarters[2], quarters[3]));
     const __m512 sums =
         _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(pairs01), _mm512_castps_pd(pairs23))),
                       _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(pairs01), _mm512_castps_pd(pairs23))));

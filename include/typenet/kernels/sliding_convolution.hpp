@@ -146,12 +146,12 @@ struct sliding_filter_gradient {
     /// Accumulators a pass may hold, leaving registers for the window and the broadcast
     /// (g++ keeps the rest of the window in L1 and folds the broadcasts into the FMAs).
     static constexpr std::size_t accumulator_budget = vector_registers - 2;
-    static constexpr std::size_t group = detail::largest_divisor_within(C, K * vectors, accumulator_budget);
+    static constexpr std::size_t group = detail::largest_divisor_within(C, K* vectors, accumulator_budget);
     /// Input rows are unrolled whole, so they must be short. Measured on AVX-512 only (its
     /// 32 registers): elsewhere the GEMM stays.
     static constexpr std::size_t max_width = 32;
-    static constexpr bool applies = vector_registers == 32 && F % simd_width<T> == 0 && K * vectors <= accumulator_budget &&
-                                    K <= W && W <= max_width;
+    static constexpr bool applies = vector_registers == 32 && F % simd_width<T> == 0 &&
+                                    K * vectors <= accumulator_budget && K <= W && W <= max_width;
 };
 
 namespace detail {
@@ -248,7 +248,8 @@ inline void sliding_input_gradient_of(const T* weights, const T* dz_t, T* d_in) 
                     for (std::size_t v = 0; v < NV; ++v) {
                         const __m512 g = _mm512_loadu_ps(grad + ox * F + v * 16);
 #pragma GCC unroll 32
-                        for (std::size_t kx = 0; kx < K; ++kx) acc[ox + kx] = _mm512_fmadd_ps(w[kx][v], g, acc[ox + kx]);
+                        for (std::size_t kx = 0; kx < K; ++kx)
+                            acc[ox + kx] = _mm512_fmadd_ps(w[kx][v], g, acc[ox + kx]);
                     }
             }
             _mm512_mask_storeu_ps(d_in + (c * H + y) * W, static_cast<__mmask16>((1u << W) - 1), lane_sums_16(acc));

@@ -17,9 +17,13 @@ struct identity : elementwise<identity> {
     static constexpr std::size_t flops_per_value = 0;
     static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
-    static V forward_lane(V z) { return z; }
+    static V forward_lane(V z) {
+        return z;
+    }
     template <class V>
-    static V backward_lane(V, V g) { return g; }
+    static V backward_lane(V, V g) {
+        return g;
+    }
 };
 
 /// y = max(0, z)
@@ -30,10 +34,14 @@ struct relu : elementwise<relu> {
     static constexpr derivative_from derivative = derivative_from::output;
     static constexpr init_rule initialization = init_rule::he;
     template <class V>
-    static V forward_lane(V z) { return lane::max(z, V(0)); }
+    static V forward_lane(V z) {
+        return lane::max(z, V(0));
+    }
     /// dy/dz = 1 where y > 0 (the gradient passes only where the unit was on).
     template <class V>
-    static V backward_lane(V y, V g) { return lane::select(y > V(0), g, V(0)); }
+    static V backward_lane(V y, V g) {
+        return lane::select(y > V(0), g, V(0));
+    }
 };
 
 /// y = z for z > 0, else (Numerator / Denominator) z; the slope is a fraction because
@@ -50,9 +58,13 @@ struct leaky_relu : elementwise<leaky_relu<Numerator, Denominator>> {
     static constexpr derivative_from derivative = derivative_from::output;
     static constexpr init_rule initialization = init_rule::he;
     template <class V>
-    static V forward_lane(V z) { return lane::select(z > V(0), z, z * lane::constant<V>(slope)); }
+    static V forward_lane(V z) {
+        return lane::select(z > V(0), z, z * lane::constant<V>(slope));
+    }
     template <class V>
-    static V backward_lane(V y, V g) { return lane::select(y > V(0), g, g * lane::constant<V>(slope)); }
+    static V backward_lane(V y, V g) {
+        return lane::select(y > V(0), g, g * lane::constant<V>(slope));
+    }
 };
 
 /// y = 1 / (1 + e^-z)
@@ -62,10 +74,14 @@ struct sigmoid : elementwise<sigmoid> {
     static constexpr std::size_t flops_per_value = 4;
     static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
-    static V forward_lane(V z) { return V(1) / (V(1) + lane::exp(-z)); }
+    static V forward_lane(V z) {
+        return V(1) / (V(1) + lane::exp(-z));
+    }
     /// dy/dz = y (1 - y)
     template <class V>
-    static V backward_lane(V y, V g) { return g * y * (V(1) - y); }
+    static V backward_lane(V y, V g) {
+        return g * y * (V(1) - y);
+    }
 };
 
 /// y = tanh(z) (std::tanh is a function, so the layer cannot be called `tanh`).
@@ -75,10 +91,14 @@ struct tanh_act : elementwise<tanh_act> {
     static constexpr std::size_t flops_per_value = 4;
     static constexpr derivative_from derivative = derivative_from::output;
     template <class V>
-    static V forward_lane(V z) { return lane::tanh(z); }
+    static V forward_lane(V z) {
+        return lane::tanh(z);
+    }
     /// dy/dz = 1 - y^2
     template <class V>
-    static V backward_lane(V y, V g) { return g * (V(1) - y * y); }
+    static V backward_lane(V y, V g) {
+        return g * (V(1) - y * y);
+    }
 };
 
 /// y = z Phi(z), Phi the standard normal distribution function (the exact GELU, as
@@ -110,7 +130,9 @@ struct silu : elementwise<silu> {
     static constexpr derivative_from derivative = derivative_from::input;
     static constexpr init_rule initialization = init_rule::he;
     template <class V>
-    static V forward_lane(V z) { return z / (V(1) + lane::exp(-z)); }
+    static V forward_lane(V z) {
+        return z / (V(1) + lane::exp(-z));
+    }
     /// dy/dz = s (1 + z (1 - s)), s = sigmoid(z)
     template <class V>
     static V backward_lane(V z, V g) {

@@ -105,7 +105,8 @@ struct batch_norm : layer_base {
                     // vector lanes and the maps added up in double.
                     const double count = static_cast<double>(batch * spatial);
                     double sum = 0;
-                    for (std::size_t b = 0; b < batch; ++b) sum += kernels::sum(in + b * In::size + c * spatial, spatial);
+                    for (std::size_t b = 0; b < batch; ++b)
+                        sum += kernels::sum(in + b * In::size + c * spatial, spatial);
                     const double mu = sum / count;
                     double squares = 0;
                     for (std::size_t b = 0; b < batch; ++b)
@@ -149,8 +150,8 @@ struct batch_norm : layer_base {
                 const T inv_std = ctx.saved[channels + c];
                 double sum_g = 0, sum_gx = 0;  // sum_gx: sum g (x - mean); times inv_std below gives sum g x_hat
                 for (std::size_t b = 0; b < batch; ++b)
-                    kernels::add_sum_and_centered_dot(d_out + b * In::size + c * spatial, in + b * In::size + c * spatial,
-                                                      spatial, mean, sum_g, sum_gx);
+                    kernels::add_sum_and_centered_dot(d_out + b * In::size + c * spatial,
+                                                      in + b * In::size + c * spatial, spatial, mean, sum_g, sum_gx);
                 sum_gx *= static_cast<double>(inv_std);
                 d_params[c] = static_cast<T>(sum_gx);
                 d_params[channels + c] = static_cast<T>(sum_g);

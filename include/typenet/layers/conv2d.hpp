@@ -83,8 +83,9 @@ template <class In, std::size_t F, std::size_t K, std::size_t S, std::size_t P, 
 struct conv2d_stage : stage_defaults {
     using layer = conv2d<F, K, S, P>;
     using at = diagnostic::at_layer<Index, layer>;
-    static_assert(diagnostic::check<is_image_v<In>, at, diagnostic::received<In>, diagnostic::expects<diagnostic::rank<3>>>,
-                  "typenet: conv2d needs an image input (channels x height x width)");
+    static_assert(
+        diagnostic::check<is_image_v<In>, at, diagnostic::received<In>, diagnostic::expects<diagnostic::rank<3>>>,
+        "typenet: conv2d needs an image input (channels x height x width)");
     static_assert(diagnostic::check<(F >= 1 && K >= 1 && S >= 1), at>,
                   "typenet: conv2d<Filters, Kernel, Stride, Padding> needs Filters, Kernel and Stride >= 1");
 
@@ -132,11 +133,10 @@ struct conv2d_stage : stage_defaults {
     /// (kernels/sliding_convolution.hpp): the same case, 125-130 us rather than 145-150
     /// with the transpose (alone, best of 600).
     template <class T>
-    static constexpr bool by_sliding = !geometry::template reads_in_place<kernels::simd_width<T>> &&
-                                       !reads_wide<kernels::simd_width<T>> && geometry::unpadded_unit_stride &&
-                                       kernels::sliding_convolution_forward<T, H, W, K, F>::applies;
-    static constexpr std::size_t forward_scratch_size =
-        aligned_count<float>(Q * N > F * N_wide ? Q * N : F * N_wide);
+    static constexpr bool by_sliding =
+        !geometry::template reads_in_place<kernels::simd_width<T>> && !reads_wide<kernels::simd_width<T>> &&
+        geometry::unpadded_unit_stride && kernels::sliding_convolution_forward<T, H, W, K, F>::applies;
+    static constexpr std::size_t forward_scratch_size = aligned_count<float>(Q * N > F * N_wide ? Q * N : F * N_wide);
 
     /// How backward computes the weight gradient, for values of type T (see the file comment).
     /// The GEMM needs F to fill whole vectors (LeNet's second convolution: 16); with F = 6 its
@@ -148,21 +148,21 @@ struct conv2d_stage : stage_defaults {
     /// convolution on AVX-512, 114 us a batch of 64 against 164 for the GEMM (alone).
     template <class T>
     static constexpr bool weights_by_sliding =
-        weights_by_gemm<T> && geometry::unpadded_unit_stride && kernels::sliding_filter_gradient<T, C, W, K, F>::applies;
+        weights_by_gemm<T>&& geometry::unpadded_unit_stride&& kernels::sliding_filter_gradient<T, C, W, K, F>::applies;
     /// ... and the input gradient (kernels/sliding_convolution.hpp) where the weight gradient's
     /// GEMM or sliding has left dZ^T in the scratch: LeNet's second convolution, 156-160 us a
     /// batch against 173-182 for the GEMM into the columns and their fold (alone).
     template <class T>
     static constexpr bool inputs_by_sliding =
-        weights_by_gemm<T> && geometry::unpadded_unit_stride && kernels::sliding_input_gradient<T, H, W, K, F>::applies;
+        weights_by_gemm<T>&& geometry::unpadded_unit_stride&& kernels::sliding_input_gradient<T, H, W, K, F>::applies;
     // columns, then dcolumns in the same place (Q*N); dZ^T (N*F) or the row products' partial
     // sums (F*Q vectors; sized for float, the widest in values).
     // Then the output gradient over wide positions (F * N_wide), where the row products read those.
-    static constexpr std::size_t scratch_size =
-        aligned_count<float>(Q * N) +
-        aligned_count<float>(N * F > kernels::row_products_size<float>(F, Q) ? N * F
-                                                                              : kernels::row_products_size<float>(F, Q)) +
-        aligned_count<float>(F * N_wide);
+    static constexpr std::size_t scratch_size = aligned_count<float>(Q * N) +
+                                                aligned_count<float>(N * F > kernels::row_products_size<float>(F, Q)
+                                                                         ? N * F
+                                                                         : kernels::row_products_size<float>(F, Q)) +
+                                                aligned_count<float>(F * N_wide);
 
     /// See initialization.hpp; fan-in C*K*K, fan-out F*K*K.
     template <class T>
@@ -190,8 +190,8 @@ struct conv2d_stage : stage_defaults {
                 kernels::gemm<N, kernels::transposed>(F, Q, params, F, geometry::patches_of(in + b * In::size),
                                                       out + b * output_shape::size, N, epilogue);
             } else if constexpr (reads_wide<kernels::simd_width<T>>) {
-                kernels::gemm<N_wide, kernels::transposed>(F, Q, params, F, geometry::wide_patches_of(in + b * In::size),
-                                                           cols, N_wide, epilogue);
+                kernels::gemm<N_wide, kernels::transposed>(
+                    F, Q, params, F, geometry::wide_patches_of(in + b * In::size), cols, N_wide, epilogue);
                 geometry::compact(cols, out + b * output_shape::size, F);
             } else if constexpr (by_sliding<T> && std::is_same_v<Stored, T>) {
                 // Y^T[N][F] by sliding along the input rows (kernels/sliding_convolution.hpp), then
@@ -209,23 +209,24 @@ struct conv2d_stage : stage_defaults {
                 kernels::transpose<N, F>(cols, out + b * output_shape::size);
             } else {
                 geometry::columns(in + b * In::size, cols);
-                kernels::gemm<N, kernels::transposed>(F, Q, params, F, cols, N, out + b * output_shape::size, N, epilogue);
+                kernels::gemm<N, kernels::transposed>(F, Q, params, F, cols, N, out + b * output_shape::size, N,
+                                                      epilogue);
             }
         }
     }
 
     template <class T>
-    static void backward(const T* params, const T* in, const T* out, T* d_out, T* d_in, T* d_params,
-                         std::size_t batch, T* scratch) {
-        static_assert(kernels::simd_width<T> <= kernels::simd_width<float>, "scratch_size assumes float's vector width");
+    static void backward(const T* params, const T* in, const T* out, T* d_out, T* d_in, T* d_params, std::size_t batch,
+                         T* scratch) {
+        static_assert(kernels::simd_width<T> <= kernels::simd_width<float>,
+                      "scratch_size assumes float's vector width");
         static_assert(Act::derivative == derivative_from::output,
                       "typenet: a fused product's backward reads the activation's derivative from its output");
-        T* cols = scratch;  // the sample's columns, then its dcolumns
+        T* cols = scratch;                                       // the sample's columns, then its dcolumns
         T* weight_work = scratch + aligned_count<float>(Q * N);  // dZ^T (GEMM path) or the row products' partial sums
-        [[maybe_unused]] T* dz_wide =
-            weight_work + aligned_count<float>(N * F > kernels::row_products_size<float>(F, Q)
-                                                   ? N * F
-                                                   : kernels::row_products_size<float>(F, Q));
+        [[maybe_unused]] T* dz_wide = weight_work + aligned_count<float>(N * F > kernels::row_products_size<float>(F, Q)
+                                                                             ? N * F
+                                                                             : kernels::row_products_size<float>(F, Q));
         T* d_b = d_params + weight_count;
         for (std::size_t f = 0; f < F; ++f) d_b[f] = T(0);
         if constexpr (weights_by_gemm<T>) {
@@ -238,25 +239,26 @@ struct conv2d_stage : stage_defaults {
             const T* y = out + b * output_shape::size;
             // dZ = act'(Y) * dY in place; db[f] += sum over positions (in vector lanes,
             // then across them: this pass touches every output value once).
-            for (std::size_t f = 0; f < F; ++f) d_b[f] += detail::activation_gradient_sum<N, Act>(y + f * N, dz + f * N);
+            for (std::size_t f = 0; f < F; ++f)
+                d_b[f] += detail::activation_gradient_sum<N, Act>(y + f * N, dz + f * N);
             if constexpr (weights_by_gemm<T>) {
                 // dW[Q][F] += columns[Q][N] * dZ^T[N][F]: dZ^T is F x N, a third of the columns' size or less.
                 kernels::transpose<F, N>(dz, weight_work);
                 if constexpr (weights_by_sliding<T>) {
-                    kernels::accumulate_sliding_filter_gradient<C, H, W, K, F>(in + b * In::size, weight_work, d_params);
+                    kernels::accumulate_sliding_filter_gradient<C, H, W, K, F>(in + b * In::size, weight_work,
+                                                                               d_params);
                 } else if constexpr (geometry::unpadded_unit_stride) {
                     // The columns read in place (im2col.hpp, patch_rows) rather than copied: for
                     // LeNet on AVX-512, the weight gradient's product alone 164 us a batch rather
                     // than 215 with the copy; whole epochs in turns, 18 pairs, 3 % faster (median).
                     kernels::gemm<F, typename geometry::patch_rows, true>(Q, N, in + b * In::size, 0, weight_work, F,
-                                                                         d_params, F);
+                                                                          d_params, F);
                 } else {
                     geometry::columns(in + b * In::size, cols);
                     kernels::gemm<F, kernels::row_major, true>(Q, N, cols, N, weight_work, F, d_params, F);
                 }
             } else if constexpr (geometry::template reads_in_place<kernels::simd_width<T>>) {
-                kernels::accumulate_row_products<N>(F, Q, dz, N, geometry::patches_of(in + b * In::size),
-                                                    weight_work);
+                kernels::accumulate_row_products<N>(F, Q, dz, N, geometry::patches_of(in + b * In::size), weight_work);
             } else if constexpr (reads_wide<kernels::simd_width<T>>) {
                 // The positions between output rows get zero gradients, so they add nothing.
                 geometry::widen(dz, dz_wide, F);

@@ -111,8 +111,8 @@ struct dense_stage : stage_defaults {
     }
 
     template <class T>
-    static void backward(const T* params, const T* in, const T* out, T* d_out, T* d_in, T* d_params,
-                         std::size_t batch, T* scratch) {
+    static void backward(const T* params, const T* in, const T* out, T* d_out, T* d_in, T* d_params, std::size_t batch,
+                         T* scratch) {
         static_assert(Act::derivative == derivative_from::output,
                       "typenet: a fused product's backward reads the activation's derivative from its output");
         T* d_w = d_params;

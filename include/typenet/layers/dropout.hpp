@@ -24,8 +24,9 @@ struct dropout : layer_base {
 
     template <class In, std::size_t Index, std::size_t ParamOffset>
     struct stage : stage_defaults {
-        static_assert(diagnostic::check<(Percent <= 99), diagnostic::at_layer<Index, dropout>, diagnostic::received<In>>,
-                      "typenet: dropout<Percent> needs Percent in [0, 99] (dropout<100> would drop everything)");
+        static_assert(
+            diagnostic::check<(Percent <= 99), diagnostic::at_layer<Index, dropout>, diagnostic::received<In>>,
+            "typenet: dropout<Percent> needs Percent in [0, 99] (dropout<100> would drop everything)");
         using layer = dropout;
         using input_shape = In;
         using output_shape = In;

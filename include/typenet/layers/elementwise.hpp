@@ -43,9 +43,9 @@ concept backward_lane_for = requires(V x, V g) {
     { F::backward_lane(x, g) } -> std::convertible_to<V>;
 };
 template <class F>
-concept has_lane_formulas = forward_lane_for<F, float> && forward_lane_for<F, double> &&
-                            forward_lane_for<F, kernels::simd<float>> && backward_lane_for<F, float> &&
-                            backward_lane_for<F, double> && backward_lane_for<F, kernels::simd<float>>;
+concept has_lane_formulas =
+    forward_lane_for<F, float> && forward_lane_for<F, double> && forward_lane_for<F, kernels::simd<float>> &&
+    backward_lane_for<F, float> && backward_lane_for<F, double> && backward_lane_for<F, kernels::simd<float>>;
 }  // namespace protocol
 
 namespace diagnostic {
@@ -65,15 +65,15 @@ struct elementwise : layer_base {
                                         diagnostic::missing<diagnostic::elementwise_facts>>,
                       "typenet: element-wise layer: it needs static constexpr members name (std::string_view), "
                       "flops_per_value (std::size_t) and derivative (typenet::derivative_from)");
-        static_assert(diagnostic::check<protocol::forward_lane_for<F, float> && protocol::forward_lane_for<F, double> &&
-                                            protocol::forward_lane_for<F, kernels::simd<float>>,
-                                        at, diagnostic::missing<diagnostic::forward_lane>>,
+        static_assert(diagnostic::check < protocol::forward_lane_for<F, float> &&
+                          protocol::forward_lane_for<F, double> && protocol::forward_lane_for<F, kernels::simd<float>>,
+                      at, diagnostic::missing < diagnostic::forward_lane >>,
                       "typenet: element-wise layer: forward_lane must be `template <class V> static V "
                       "forward_lane(V z)`, valid for float, double and xsimd batches (layers/lane_math.hpp)");
-        static_assert(diagnostic::check<protocol::backward_lane_for<F, float> &&
-                                            protocol::backward_lane_for<F, double> &&
-                                            protocol::backward_lane_for<F, kernels::simd<float>>,
-                                        at, diagnostic::missing<diagnostic::backward_lane>>,
+        static_assert(diagnostic::check < protocol::backward_lane_for<F, float> &&
+                          protocol::backward_lane_for<F, double> &&
+                          protocol::backward_lane_for<F, kernels::simd<float>>,
+                      at, diagnostic::missing < diagnostic::backward_lane >>,
                       "typenet: element-wise layer: backward_lane must be `template <class V> static V "
                       "backward_lane(V x, V g)`: g times the derivative at x (the output or the input, as "
                       "`derivative` says), for float, double and xsimd batches");
@@ -102,13 +102,17 @@ struct elementwise : layer_base {
 
 /// An element-wise layer: a function class derived from elementwise<F>.
 template <class L>
-concept elementwise_layer = std::derived_from<L, layer_base> && requires { requires L::is_elementwise; };
+concept elementwise_layer = std::derived_from<L, layer_base> && requires {
+    requires L::is_elementwise;
+};
 
 /// How the layer before element-wise L is initialised (Glorot unless L says otherwise).
 template <class L>
 constexpr init_rule initialization_for() {
-    if constexpr (requires { L::initialization; }) return L::initialization;
-    else return init_rule::glorot;
+    if constexpr (requires { L::initialization; })
+        return L::initialization;
+    else
+        return init_rule::glorot;
 }
 
 }  // namespace typenet

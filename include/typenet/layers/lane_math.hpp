@@ -24,39 +24,53 @@ V constant(C c) {
 /// where(condition) a, else b, lane by lane: condition is a comparison of lanes (x > y).
 template <class Mask, class V>
 V select(const Mask& condition, const V& a, const V& b) {
-    if constexpr (is_scalar<V>) return condition ? a : b;
-    else return xsimd::select(condition, a, b);
+    if constexpr (is_scalar<V>)
+        return condition ? a : b;
+    else
+        return xsimd::select(condition, a, b);
 }
 
 template <class V>
 V max(const V& a, const V& b) {
-    if constexpr (is_scalar<V>) return a > b ? a : b;
-    else return xsimd::max(a, b);
+    if constexpr (is_scalar<V>)
+        return a > b ? a : b;
+    else
+        return xsimd::max(a, b);
 }
 template <class V>
 V min(const V& a, const V& b) {
-    if constexpr (is_scalar<V>) return a < b ? a : b;
-    else return xsimd::min(a, b);
+    if constexpr (is_scalar<V>)
+        return a < b ? a : b;
+    else
+        return xsimd::min(a, b);
 }
 template <class V>
 V abs(const V& v) {
-    if constexpr (is_scalar<V>) return std::abs(v);
-    else return xsimd::abs(v);
+    if constexpr (is_scalar<V>)
+        return std::abs(v);
+    else
+        return xsimd::abs(v);
 }
 template <class V>
 V exp(const V& v) {
-    if constexpr (is_scalar<V>) return std::exp(v);
-    else return xsimd::exp(v);
+    if constexpr (is_scalar<V>)
+        return std::exp(v);
+    else
+        return xsimd::exp(v);
 }
 template <class V>
 V tanh(const V& v) {
-    if constexpr (is_scalar<V>) return std::tanh(v);
-    else return xsimd::tanh(v);
+    if constexpr (is_scalar<V>)
+        return std::tanh(v);
+    else
+        return xsimd::tanh(v);
 }
 template <class V>
 V erf(const V& v) {
-    if constexpr (is_scalar<V>) return std::erf(v);
-    else return xsimd::erf(v);
+    if constexpr (is_scalar<V>)
+        return std::erf(v);
+    else
+        return xsimd::erf(v);
 }
 
 }  // namespace typenet::lane

@@ -28,10 +28,10 @@ namespace typenet {
 template <class T>
 struct stage_context {
     bool training = false;
-    const T* state = nullptr;       ///< this stage's state slice (read at inference)
-    T* running = nullptr;           ///< training: where running statistics are updated; null: not updated
-    T* saved = nullptr;             ///< saved_size(batch) values in the workspace, forward -> backward
-    random_engine* rng = nullptr;   ///< training: draws dropout masks; null: reuse the saved mask
+    const T* state = nullptr;      ///< this stage's state slice (read at inference)
+    T* running = nullptr;          ///< training: where running statistics are updated; null: not updated
+    T* saved = nullptr;            ///< saved_size(batch) values in the workspace, forward -> backward
+    random_engine* rng = nullptr;  ///< training: draws dropout masks; null: reuse the saved mask
 };
 
 struct layer_base {};

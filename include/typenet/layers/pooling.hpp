@@ -32,8 +32,9 @@ template <class Layer, bool IsMax, class In, std::size_t Size, std::size_t Strid
 struct pool_stage : stage_defaults {
     using layer = Layer;
     using at = diagnostic::at_layer<Index, Layer>;
-    static_assert(diagnostic::check<is_image_v<In>, at, diagnostic::received<In>, diagnostic::expects<diagnostic::rank<3>>>,
-                  "typenet: pooling needs an image input (channels x height x width)");
+    static_assert(
+        diagnostic::check<is_image_v<In>, at, diagnostic::received<In>, diagnostic::expects<diagnostic::rank<3>>>,
+        "typenet: pooling needs an image input (channels x height x width)");
     static_assert(diagnostic::check<(Size >= 1 && Stride >= 1), at>, "typenet: pooling needs Size and Stride >= 1");
     static constexpr std::size_t C = image_dims<In>::c, H = image_dims<In>::h, W = image_dims<In>::w;
     static_assert(diagnostic::check<(Size <= H && Size <= W), at, diagnostic::received<In>,
@@ -83,8 +84,10 @@ struct pool_stage : stage_defaults {
                     for (std::size_t i = 0; i < K; ++i)
                         for (std::size_t j = 0; j < K; ++j) {
                             const T v = w0[i * W + j];
-                            if constexpr (IsMax) acc = v > acc ? v : acc;
-                            else acc += v;
+                            if constexpr (IsMax)
+                                acc = v > acc ? v : acc;
+                            else
+                                acc += v;
                         }
                     y[oy * OW + ox] = IsMax ? acc : acc * (T(1) / T(K * K));
                 }
@@ -108,13 +111,15 @@ struct pool_stage : stage_defaults {
                     for (std::size_t i = 0; i < 2 * OH; ++i) dx[i * W + W - 1] = T(0);
                 // Eight windows at a time where each group of four lies within one
                 // output row (the map's outputs taken in order, OW % 4 == 0).
-                constexpr bool vectorised = kernels::has_max_pool_2x2_backward_8 && std::is_same_v<T, float> && OW % 4 == 0;
+                constexpr bool vectorised =
+                    kernels::has_max_pool_2x2_backward_8 && std::is_same_v<T, float> && OW % 4 == 0;
                 std::size_t vector_rows = 0;
                 if constexpr (vectorised) {
                     constexpr std::size_t pairs = OH * OW / 8;
                     for (std::size_t p = 0; p < pairs; ++p) {
                         const std::size_t o0 = 8 * p, o1 = o0 + 4;  // first output of each group
-                        const std::size_t i0 = 2 * (o0 / OW) * W + 2 * (o0 % OW), i1 = 2 * (o1 / OW) * W + 2 * (o1 % OW);
+                        const std::size_t i0 = 2 * (o0 / OW) * W + 2 * (o0 % OW),
+                                          i1 = 2 * (o1 / OW) * W + 2 * (o1 % OW);
                         kernels::max_pool_2x2_backward_8(x + i0, x + i1, W, out + m * OH * OW + o0,
                                                          d_out + m * OH * OW + o0, dx + i0, dx + i1);
                     }

@@ -93,7 +93,9 @@ concept has_parameter_rules = S::parameter_count == 0 || requires(T* p, random_e
     S::describe_tensors(tensor_visitor_probe{});
 };
 template <class S, class T>
-concept has_state_rule = S::state_count == 0 || requires(T* p) { S::initialize_state(p); };
+concept has_state_rule = S::state_count == 0 || requires(T* p) {
+    S::initialize_state(p);
+};
 
 }  // namespace protocol
 
@@ -107,21 +109,29 @@ concept layer = std::derived_from<L, layer_base> && requires {
 /// A layer bound to its input: what the planner, passes and readers rely on.
 template <class S>
 concept layer_stage = protocol::has_stage_constants<S> && protocol::has_passes<S, float> &&
-                      protocol::has_passes<S, double> && protocol::has_parameter_rules<S, float> &&
-                      protocol::has_parameter_rules<S, double> && protocol::has_state_rule<S, float>;
+    protocol::has_passes<S, double> && protocol::has_parameter_rules<S, float> &&
+    protocol::has_parameter_rules<S, double> && protocol::has_state_rule<S, float>;
 
 /// A layer that accepts an element-wise layer into its product's epilogue.
 template <class L>
-concept accepts_epilogue = layer<L> && requires { typename L::template with_epilogue<shape<1>, 0, 0, void>; };
+concept accepts_epilogue = layer<L> && requires {
+    typename L::template with_epilogue<shape<1>, 0, 0, void>;
+};
 
 template <class L>
-inline constexpr bool keeps_initialization_rule_v = requires { requires L::keeps_initialization_rule; };
+inline constexpr bool keeps_initialization_rule_v = requires {
+    requires L::keeps_initialization_rule;
+};
 template <class L>
-inline constexpr bool absorbs_channel_affine_v = requires { requires L::absorbs_channel_affine; };
+inline constexpr bool absorbs_channel_affine_v = requires {
+    requires L::absorbs_channel_affine;
+};
 template <class L>
 constexpr layer_at_inference inference_role() {
-    if constexpr (requires { L::inference; }) return L::inference;
-    else return layer_at_inference::kept;
+    if constexpr (requires { L::inference; })
+        return L::inference;
+    else
+        return layer_at_inference::kept;
 }
 
 namespace diagnostic {
@@ -153,13 +163,14 @@ struct stand_in_stage : stage_defaults {
 template <class S, class L, class In, std::size_t Index, std::size_t ParamOffset>
 struct protocol_violation : stand_in_stage<L, In, Index, ParamOffset> {
     using at = diagnostic::at_layer<Index, L>;
-    static_assert(diagnostic::check<protocol::has_stage_constants<S>, at, diagnostic::missing<diagnostic::stage_constants>>,
-                  "typenet: layer protocol: this layer's stage lacks one of layer, input_shape, output_shape, "
-                  "layer_index, param_offset, parameter_count, flops (derive it from stage_defaults for the "
-                  "zeros; layers/protocol.hpp lists them)");
+    static_assert(
+        diagnostic::check<protocol::has_stage_constants<S>, at, diagnostic::missing<diagnostic::stage_constants>>,
+        "typenet: layer protocol: this layer's stage lacks one of layer, input_shape, output_shape, "
+        "layer_index, param_offset, parameter_count, flops (derive it from stage_defaults for the "
+        "zeros; layers/protocol.hpp lists them)");
     static_assert(!protocol::has_stage_constants<S> ||
-                      diagnostic::check<protocol::has_passes<S, float> && protocol::has_passes<S, double>, at,
-                                        diagnostic::missing<diagnostic::forward_and_backward>>,
+                      diagnostic::check < protocol::has_passes<S, float> && protocol::has_passes<S, double>,
+                  at, diagnostic::missing < diagnostic::forward_and_backward >>,
                   "typenet: layer protocol: this layer's stage has no forward(params, in, out, batch, scratch) "
                   "and backward(params, in, out, d_out, d_in, d_params, batch, scratch) for float and double "
                   "(contextual stages: one stage_context<T> more)");
@@ -180,15 +191,16 @@ struct not_a_layer_stage : stand_in_stage<L, In, Index, ParamOffset> {
     static_assert(diagnostic::check<std::derived_from<L, layer_base>, diagnostic::at_layer<Index, L>>,
                   "typenet: this type in sequential<...> is not a layer (layers derive from typenet::layer_base: "
                   "dense<N>, relu, conv2d<...>, ...; a nested sequential is not allowed: list its layers instead)");
-    static_assert(!std::derived_from<L, layer_base> ||
-                      diagnostic::check<requires { L::name; }, diagnostic::at_layer<Index, L>,
-                                        diagnostic::missing<struct name>>,
-                  "typenet: layer protocol: this layer has no `static constexpr std::string_view name` (its stable "
-                  "name in weight files and reports)");
-    static_assert(!std::derived_from<L, layer_base> || !requires { L::name; } ||
-                      diagnostic::check<false, diagnostic::at_layer<Index, L>, diagnostic::missing<struct stage>>,
-                  "typenet: layer protocol: this layer has no member template "
-                  "`template <class In, std::size_t Index, std::size_t ParamOffset> struct stage`");
+    static_assert(
+        !std::derived_from<L, layer_base> ||
+            diagnostic::check<requires { L::name; }, diagnostic::at_layer<Index, L>, diagnostic::missing<struct name>>,
+        "typenet: layer protocol: this layer has no `static constexpr std::string_view name` (its stable "
+        "name in weight files and reports)");
+    static_assert(
+        !std::derived_from<L, layer_base> || !requires { L::name; } ||
+            diagnostic::check<false, diagnostic::at_layer<Index, L>, diagnostic::missing<struct stage>>,
+        "typenet: layer protocol: this layer has no member template "
+        "`template <class In, std::size_t Index, std::size_t ParamOffset> struct stage`");
 };
 
 /// L bound at a position of the network, or the stand-in that reports why it cannot be.

@@ -16,8 +16,9 @@ struct hinge {
 
     template <class OutShape>
     struct fits {
-        static_assert(diagnostic::check<(OutShape::rank == 1 && OutShape::size >= 2), hinge, diagnostic::received<OutShape>>,
-                      "typenet: hinge (multiclass SVM) needs a flat network output with one score per class (at least 2)");
+        static_assert(
+            diagnostic::check<(OutShape::rank == 1 && OutShape::size >= 2), hinge, diagnostic::received<OutShape>>,
+            "typenet: hinge (multiclass SVM) needs a flat network output with one score per class (at least 2)");
     };
 
     template <std::size_t Outputs, class T>

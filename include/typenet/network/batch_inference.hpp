@@ -40,7 +40,9 @@ public:
     /// Predicts up to max_batch samples per round on `threads` threads (the
     /// calling thread is one of them); larger requests run in several rounds.
     batch_predictor(const model<Arch, T>& m, std::size_t max_batch, std::size_t threads = 1)
-        : model_(&m), capacity_(max_batch), team_(std::clamp<std::size_t>(threads, 1, std::max<std::size_t>(1, max_batch))) {
+        : model_(&m),
+          capacity_(max_batch),
+          team_(std::clamp<std::size_t>(threads, 1, std::max<std::size_t>(1, max_batch))) {
         if (max_batch == 0) throw std::invalid_argument("batch_predictor: max_batch must be at least 1");
         const std::size_t per_thread = (max_batch + team_.size() - 1) / team_.size();
         for (std::size_t t = 0; t < team_.size(); ++t) workspaces_.emplace_back(std::make_unique<ws_type>(per_thread));
@@ -69,7 +71,8 @@ public:
             throw std::invalid_argument("batch_predictor::classify: " + std::to_string(n) + " samples need " +
                                         std::to_string(n) + " classes, got " + std::to_string(classes.size()));
         run(inputs.data(), n, [&](const T* y, std::size_t first, std::size_t count) {
-            for (std::size_t i = 0; i < count; ++i) classes[first + i] = predicted_class<output_size>(y + i * output_size);
+            for (std::size_t i = 0; i < count; ++i)
+                classes[first + i] = predicted_class<output_size>(y + i * output_size);
         });
     }
 

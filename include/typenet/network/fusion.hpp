@@ -56,14 +56,13 @@ struct fused_stage {
     using type = typename L::template with_epilogue<In, Index, Offset, Act>;
 };
 template <class L, class Act, class In, std::size_t Index, std::size_t Offset>
-    requires(Act::derivative == derivative_from::input)
-struct fused_stage<L, Act, In, Index, Offset> {
+requires(Act::derivative == derivative_from::input) struct fused_stage<L, Act, In, Index, Offset> {
     using type = keeping_preactivations<typename L::template with_epilogue<In, Index, Offset, Act>,
                                         typename L::template with_epilogue<In, Index, Offset, identity>, Act>;
 };
 
 /// Whether layer L followed by layer Next runs as one fused stage.
 template <class L, class Next>
-inline constexpr bool fuses_v = accepts_epilogue<L> && elementwise_layer<Next>;
+inline constexpr bool fuses_v = accepts_epilogue<L>&& elementwise_layer<Next>;
 
 }  // namespace typenet::detail

@@ -19,8 +19,8 @@ namespace typenet {
 template <class T>
 struct layer_output {
     std::size_t layer_index;
-    std::string layer;                    ///< e.g. "conv2d<6, 5, 1, 0>" (type_name: every template argument)
-    std::span<const std::size_t> dims;    ///< the layer's output shape
+    std::string layer;                  ///< e.g. "conv2d<6, 5, 1, 0>" (type_name: every template argument)
+    std::span<const std::size_t> dims;  ///< the layer's output shape
     std::span<const T> values;
 };
 

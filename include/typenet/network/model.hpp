@@ -32,8 +32,8 @@ namespace typenet {
 /// `dims` is valid during the visit only (copy it to keep it); `values` as long as the model.
 template <class T>
 struct tensor_ref {
-    std::size_t layer_index;   ///< position of its layer in the sequential list
-    std::string_view name;     ///< "weights", "bias", ...
+    std::size_t layer_index;  ///< position of its layer in the sequential list
+    std::string_view name;    ///< "weights", "bias", ...
     std::span<const std::size_t> dims;
     std::span<T> values;
 };
@@ -54,7 +54,8 @@ public:
     static constexpr std::size_t output_size = Arch::output_size;
     using output_type = std::array<T, output_size>;
 
-    /// Parameters initialised from `seed` (by the rule of the nonlinearity after each layer: Arch::initialization_rules).
+    /// Parameters initialised from `seed` (by the rule of the nonlinearity after each layer:
+    /// Arch::initialization_rules).
     explicit model(std::uint64_t seed = 0) { initialize(seed); }
 
     void initialize(std::uint64_t seed) {
@@ -102,8 +103,8 @@ public:
     /// Inference on one sample of input_size values; allocates nothing (see inference.hpp).
     output_type predict(std::span<const T> x) const {
         if (x.size() != input_size)
-            throw std::invalid_argument("predict: input has " + std::to_string(x.size()) + " values, the network's input needs " +
-                                        std::to_string(input_size));
+            throw std::invalid_argument("predict: input has " + std::to_string(x.size()) +
+                                        " values, the network's input needs " + std::to_string(input_size));
         return infer<Arch>(params_.data(), static_cast<const T*>(state_.data()), x.data());
     }
     output_type operator()(std::span<const T> x) const { return predict(x); }

@@ -20,9 +20,9 @@ namespace typenet {
 template <class T>
 struct pass_mode {
     bool training = false;
-    const T* state = nullptr;       ///< the model's state block (model::state()); needed when the network has state
-    T* running = nullptr;           ///< training: update running statistics here (usually == state); null: don't
-    random_engine* rng = nullptr;   ///< training: dropout masks; null: reuse the masks saved by the last pass
+    const T* state = nullptr;      ///< the model's state block (model::state()); needed when the network has state
+    T* running = nullptr;          ///< training: update running statistics here (usually == state); null: don't
+    random_engine* rng = nullptr;  ///< training: dropout masks; null: reuse the masks saved by the last pass
 
     static pass_mode inference(const T* state) { return {false, state, nullptr, nullptr}; }
 };
@@ -51,7 +51,8 @@ void check_mode(const pass_mode<T>& mode) {
     if constexpr (Plan::state_count > 0)
         if (!mode.training && mode.state == nullptr)
             throw std::invalid_argument(
-                "forward_pass: this network has batch_norm; inference needs the model's state (pass_mode::inference(m.state().data()))");
+                "forward_pass: this network has batch_norm; inference needs the model's state "
+                "(pass_mode::inference(m.state().data()))");
 }
 }  // namespace detail
 

@@ -81,7 +81,7 @@ struct make_plan<Fuse, Position, In, Index, Offset, L, Rest...> {
 // A layer that accepts an epilogue followed by an element-wise layer: one fused
 // stage (network/fusion.hpp), covering both layers.
 template <std::size_t Position, class In, std::size_t Index, std::size_t Offset, class L, class Act, class... Rest>
-    requires fuses_v<L, Act>
+requires fuses_v<L, Act>
 struct make_plan<true, Position, In, Index, Offset, L, Act, Rest...> {
     using stage = planned<typename fused_stage<L, Act, In, Index, Offset>::type, Position, 2>;
     using type = typename prepend<stage, typename make_plan<true, Position + 1, typename stage::output_shape, Index + 2,
@@ -95,8 +95,7 @@ struct last_stage<stage_list<S>> {
     using type = S;
 };
 template <class S, class... Ss>
-    requires(sizeof...(Ss) > 0)
-struct last_stage<stage_list<S, Ss...>> {
+requires(sizeof...(Ss) > 0) struct last_stage<stage_list<S, Ss...>> {
     using type = typename last_stage<stage_list<Ss...>>::type;
 };
 

@@ -44,18 +44,20 @@ inline constexpr bool same_template_v<L<M...>, L<N...>> = true;
 
 template <class A, class B>
 constexpr bool names_collide() {
-    if constexpr (std::is_same_v<A, B> || same_template_v<A, B> || !layer<A> || !layer<B>) return false;
-    else return std::string_view(A::name) == std::string_view(B::name);
+    if constexpr (std::is_same_v<A, B> || same_template_v<A, B> || !layer<A> || !layer<B>)
+        return false;
+    else
+        return std::string_view(A::name) == std::string_view(B::name);
 }
 
 /// Two different layers of one network may not share a stable name: weight files and
 /// fingerprints would not tell them apart. One check per pair, so that the note names both.
 template <std::size_t Index, class L, class Other>
 struct distinct_name_pair : std::true_type {
-    static_assert(diagnostic::check<!names_collide<L, Other>(), diagnostic::at_layer<Index, L>,
-                                    diagnostic::same_name_as<Other>>,
-                  "typenet: two different layers of this network have the same stable name (`name`); weight files "
-                  "could not tell them apart: give one of them a name of its own");
+    static_assert(
+        diagnostic::check<!names_collide<L, Other>(), diagnostic::at_layer<Index, L>, diagnostic::same_name_as<Other>>,
+        "typenet: two different layers of this network have the same stable name (`name`); weight files "
+        "could not tell them apart: give one of them a name of its own");
 };
 template <std::size_t Index, class... Layers>
 struct distinct_names : std::true_type {};
@@ -73,9 +75,12 @@ constexpr std::array<init_rule, sizeof...(Layers)> initialization_rules() {
     constexpr std::array<bool, n + 1> elementwise{elementwise_layer<Layers>..., false};
     constexpr std::array<bool, n + 1> transparent{keeps_initialization_rule_v<Layers>..., false};
     constexpr std::array<init_rule, n + 1> own{[] {
-        if constexpr (elementwise_layer<Layers>) return initialization_for<Layers>();
-        else return init_rule::glorot;
-    }()..., init_rule::glorot};
+                                                   if constexpr (elementwise_layer<Layers>)
+                                                       return initialization_for<Layers>();
+                                                   else
+                                                       return init_rule::glorot;
+                                               }()...,
+                                               init_rule::glorot};
     std::array<init_rule, n> rules{};
     for (std::size_t i = 0; i < n; ++i) {
         std::size_t j = i + 1;
@@ -118,7 +123,8 @@ struct sequential {
     /// Floating-point operations of one forward pass of one sample (a multiply-add counts 2).
     static constexpr std::size_t flops = reference_plan::flops;
     /// How each layer's weights are initialised (indexed like Layers; see layers/initialization.hpp).
-    static constexpr std::array<init_rule, layer_count> initialization_rules = detail::initialization_rules<Layers...>();
+    static constexpr std::array<init_rule, layer_count> initialization_rules =
+        detail::initialization_rules<Layers...>();
 };
 
 template <class A>

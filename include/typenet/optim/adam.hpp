@@ -38,19 +38,21 @@ struct adam {
         auto fail = [&](const std::string& what, double v) {
             throw std::invalid_argument(std::string(who) + ": " + what + ", got " + std::to_string(v));
         };
-        if (!(learning_rate > 0) || !std::isfinite(learning_rate)) fail("learning_rate must be a finite number > 0", learning_rate);
+        if (!(learning_rate > 0) || !std::isfinite(learning_rate))
+            fail("learning_rate must be a finite number > 0", learning_rate);
         if (!(beta1 >= 0 && beta1 < 1)) fail("beta1 must be in [0, 1)", beta1);
         if (!(beta2 >= 0 && beta2 < 1)) fail("beta2 must be in [0, 1)", beta2);
         if (!(epsilon > 0) || !std::isfinite(epsilon)) fail("epsilon must be a finite number > 0", epsilon);
-        if (!(weight_decay >= 0) || !std::isfinite(weight_decay)) fail("weight_decay must be a finite number >= 0", weight_decay);
+        if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
+            fail("weight_decay must be a finite number >= 0", weight_decay);
     }
 
     /// values() = [m_0 .. m_{n-1}, v_0 .. v_{n-1}]: first and second moments.
     template <class T>
     struct state {
         aligned_buffer<T> moments;
-        std::size_t count = 0;      ///< n, the number of parameters
-        std::uint64_t steps = 0;    ///< t in the bias correction
+        std::size_t count = 0;    ///< n, the number of parameters
+        std::uint64_t steps = 0;  ///< t in the bias correction
         std::span<T> values() noexcept { return moments.span(); }
         std::span<const T> values() const noexcept { return moments.span(); }
     };
@@ -89,8 +91,10 @@ struct adam {
             mv = kernels::mul_add(L(b1), mv, L(c1) * grad);
             vv = kernels::mul_add(L(b2), vv, L(c2) * grad * grad);
             L root;
-            if constexpr (kernels::is_scalar_lane_v<L>) root = std::sqrt(vv);
-            else root = xsimd::sqrt(vv);
+            if constexpr (kernels::is_scalar_lane_v<L>)
+                root = std::sqrt(vv);
+            else
+                root = xsimd::sqrt(vv);
             store(pv * L(shrink) - L(rate) * mv / (root + L(eps)), mv, vv);
         };
         using V = kernels::simd<T>;

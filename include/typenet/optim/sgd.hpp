@@ -39,7 +39,8 @@ struct sgd {
         if (!(momentum >= 0 && momentum < 1))
             throw std::invalid_argument("sgd: momentum must be in [0, 1), got " + std::to_string(momentum));
         if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
-            throw std::invalid_argument("sgd: weight_decay must be a finite number >= 0, got " + std::to_string(weight_decay));
+            throw std::invalid_argument("sgd: weight_decay must be a finite number >= 0, got " +
+                                        std::to_string(weight_decay));
         if (nesterov && momentum == 0) throw std::invalid_argument("sgd: nesterov needs momentum > 0");
     }
 
@@ -50,8 +51,8 @@ struct sgd {
     /// step, before the slices are updated, so an update sees 1, 2, ...).
     template <class T>
     struct state {
-        aligned_buffer<T> velocity;   ///< one value per parameter; empty without momentum
-        std::uint64_t steps = 0;      ///< steps taken (sgd's update does not depend on it)
+        aligned_buffer<T> velocity;  ///< one value per parameter; empty without momentum
+        std::uint64_t steps = 0;     ///< steps taken (sgd's update does not depend on it)
         /// All floating-point state: the velocity (empty without momentum).
         std::span<T> values() noexcept { return velocity.span(); }
         std::span<const T> values() const noexcept { return velocity.span(); }

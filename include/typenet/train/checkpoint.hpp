@@ -81,8 +81,8 @@ struct checkpoint_settings {
 struct checkpoint_info {
     std::string architecture, optimizer;
     checkpoint_settings settings;
-    std::uint64_t epoch = 0;      ///< 1-based epoch to run or continue
-    std::uint64_t position = 0;   ///< samples of that epoch already trained on
+    std::uint64_t epoch = 0;     ///< 1-based epoch to run or continue
+    std::uint64_t position = 0;  ///< samples of that epoch already trained on
     std::uint64_t optimizer_steps = 0;
     std::size_t completed_epochs = 0;
 };
@@ -226,8 +226,7 @@ inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, 
         throw weights_error(where + "not a typenet checkpoint (wrong magic or too short)");
     // The checksum first: everything below may then trust the bytes' structure,
     // though counts are still bounded (a checksum is not a security boundary).
-    if (bytes.size() < checkpoint_magic.size() + 8)
-        throw weights_error(where + "truncated: no room for the checksum");
+    if (bytes.size() < checkpoint_magic.size() + 8) throw weights_error(where + "truncated: no room for the checksum");
     {
         checkpoint_reader tail(bytes.subspan(bytes.size() - 8), where);
         if (tail.u64("the checksum") != fnv1a64(bytes.first(bytes.size() - 8)))

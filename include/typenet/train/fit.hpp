@@ -34,12 +34,12 @@ inline constexpr std::size_t full_batch = std::numeric_limits<std::size_t>::max(
 
 struct fit_options {
     std::size_t epochs = 10;
-    std::size_t batch_size = 32;     ///< full_batch for gradient descent on the whole set
-    std::uint64_t seed = 0;          ///< drives the shuffles and the validation split
+    std::size_t batch_size = 32;  ///< full_batch for gradient descent on the whole set
+    std::uint64_t seed = 0;       ///< drives the shuffles and the validation split
     bool shuffle = true;
-    double validation_split = 0;     ///< fraction of the data held out for validation, in [0, 1)
-    bool progress = true;            ///< progress on stderr (see progress.hpp)
-    std::size_t threads = 1;         ///< threads sharing each minibatch (results are reproducible per count)
+    double validation_split = 0;           ///< fraction of the data held out for validation, in [0, 1)
+    bool progress = true;                  ///< progress on stderr (see progress.hpp)
+    std::size_t threads = 1;               ///< threads sharing each minibatch (results are reproducible per count)
     learning_rate_schedule schedule = {};  ///< per-epoch factor on the optimiser's learning rate
 
     // Crash-safe training (train/checkpoint.hpp). With a checkpoint_path, fit writes
@@ -53,7 +53,7 @@ struct fit_options {
     std::filesystem::path checkpoint_path = {};
     std::size_t checkpoint_every_batches = 0;  ///< 0: at the end of each epoch only
     bool resume = false;
-    augmentation augment = {};       ///< random flips / shifts of training images (image inputs), seeded by `seed`
+    augmentation augment = {};  ///< random flips / shifts of training images (image inputs), seeded by `seed`
     /// Called after each epoch with its record (e.g. to evaluate on a test set); its time is not in rec.seconds.
     std::function<void(const epoch_record&)> on_epoch = {};
 };
@@ -73,10 +73,12 @@ struct training_diverged : std::runtime_error {
 namespace detail {
 inline void validate_fit_options(const fit_options& o) {
     if (o.epochs == 0) throw std::invalid_argument("fit: epochs must be at least 1");
-    if (o.batch_size == 0) throw std::invalid_argument("fit: batch_size must be at least 1 (full_batch for all samples)");
+    if (o.batch_size == 0)
+        throw std::invalid_argument("fit: batch_size must be at least 1 (full_batch for all samples)");
     if (o.threads == 0) throw std::invalid_argument("fit: threads must be at least 1");
     if (!(o.validation_split >= 0 && o.validation_split < 1))
-        throw std::invalid_argument("fit: validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
+        throw std::invalid_argument("fit: validation_split must be in [0, 1), got " +
+                                    std::to_string(o.validation_split));
     if (o.checkpoint_path.empty() && (o.resume || o.checkpoint_every_batches > 0))
         throw std::invalid_argument("fit: resume and checkpoint_every_batches need a checkpoint_path");
     if (!o.checkpoint_path.empty()) {
@@ -205,10 +207,12 @@ template <class Arch, class T, class Data, class Loss, class Optimizer>
 history fit(model<Arch, T>& m, const Data& data, Loss loss, Optimizer optimizer, fit_options options = {}) {
     constexpr bool targets_agree = std::is_same_v<typename Data::target_type, typename Loss::template target<T>>;
     constexpr bool inputs_agree = gathers_inputs_as<Data, T>;
-    static_assert(targets_agree, "typenet: fit: the loss and the data set disagree on targets (classification losses "
-                                 "need labeled_data or labeled_images, mse needs regression_data)");
-    static_assert(inputs_agree, "typenet: fit: the data set cannot give its inputs as the model's value type T "
-                                "(a labeled_data<double> for a float model, say)");
+    static_assert(targets_agree,
+                  "typenet: fit: the loss and the data set disagree on targets (classification losses "
+                  "need labeled_data or labeled_images, mse needs regression_data)");
+    static_assert(inputs_agree,
+                  "typenet: fit: the data set cannot give its inputs as the model's value type T "
+                  "(a labeled_data<double> for a float model, say)");
     (void)sizeof(typename Loss::template fits<typename Arch::output_shape>);
     // Only a call that passed the checks is compiled further, so that a mistake
     // gets the message above and not a page of errors from inside the loop.

@@ -41,22 +41,22 @@
 namespace typenet {
 
 struct gradient_check_options {
-    double step = 1e-5;                ///< h of the central difference
-    double floor = 1e-4;               ///< see the file comment
-    std::size_t max_values = 200;      ///< per tensor checked (evenly spaced); 0 = all
-    std::uint64_t mask_seed = 1;       ///< seeds the one dropout mask the check holds fixed
-    double kink_suspect = 1e-7;        ///< errors above this are tested for a kink (file comment)
-    double kink_tolerance = 1e-3;      ///< |d(h) - 10 d(h/10)| above this, relative to the slope: a kink
+    double step = 1e-5;            ///< h of the central difference
+    double floor = 1e-4;           ///< see the file comment
+    std::size_t max_values = 200;  ///< per tensor checked (evenly spaced); 0 = all
+    std::uint64_t mask_seed = 1;   ///< seeds the one dropout mask the check holds fixed
+    double kink_suspect = 1e-7;    ///< errors above this are tested for a kink (file comment)
+    double kink_tolerance = 1e-3;  ///< |d(h) - 10 d(h/10)| above this, relative to the slope: a kink
 };
 
 struct layer_gradient_error {
     std::size_t layer_index = 0;
-    std::string layer;                  ///< e.g. "dense<16>"
+    std::string layer;  ///< e.g. "dense<16>"
     std::size_t parameters_checked = 0;
-    double parameter_error = 0;         ///< max over the checked parameters (0 if it has none)
+    double parameter_error = 0;  ///< max over the checked parameters (0 if it has none)
     std::size_t inputs_checked = 0;
-    double input_error = 0;             ///< max over the checked values of d loss / d layer input
-    std::size_t kinks_skipped = 0;      ///< checked values left out of both errors: the loss has a kink there
+    double input_error = 0;         ///< max over the checked values of d loss / d layer input
+    std::size_t kinks_skipped = 0;  ///< checked values left out of both errors: the loss has a kink there
 };
 
 struct gradient_check_result {
@@ -181,15 +181,18 @@ gradient_check_result gradient_check(const model<Arch, T>& m, Loss, std::span<co
         const D loss_here = loss_at(S::position);
         const auto record = [&](std::optional<double> error, double& worst, std::size_t& checked) {
             ++checked;
-            if (error) worst = std::max(worst, *error);
-            else ++e.kinks_skipped;
+            if (error)
+                worst = std::max(worst, *error);
+            else
+                ++e.kinks_skipped;
         };
         const auto probe_from_here = [&] { return loss_at(S::position); };
 
         // Parameters of this layer.
         const D* analytic_p = ws.parameter_gradients().data() + S::param_offset;
         for (std::size_t i : detail::spaced_indices(S::parameter_count, options.max_values))
-            record(detail::component_error(params[S::param_offset + i], analytic_p[i], loss_here, probe_from_here, options),
+            record(detail::component_error(params[S::param_offset + i], analytic_p[i], loss_here, probe_from_here,
+                                           options),
                    e.parameter_error, e.parameters_checked);
         loss_at(S::position);  // restore the probe's activations
 

@@ -65,14 +65,17 @@ evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss, std::span<c
     std::size_t correct = 0;
     const std::size_t width = Loss::is_classifier ? 1 : outputs;
     std::vector<typename Data::target_type> targets(std::min(batch_size, indices.size()) * width);
-    detail::for_each_output_batch(m, data, indices, batch_size, [&](const T* out, std::span<const std::size_t> idx) {
-        data.gather_targets(idx.data(), idx.size(), targets.data());
-        loss_sum += Loss::template evaluate<outputs>(out, targets.data(), static_cast<T*>(nullptr), idx.size()) *
-                    static_cast<double>(idx.size());
-        if constexpr (Loss::is_classifier)
-            for (std::size_t b = 0; b < idx.size(); ++b)
-                correct += predicted_class<outputs>(out + b * outputs) == targets[b] ? 1 : 0;
-    }, threads);
+    detail::for_each_output_batch(
+        m, data, indices, batch_size,
+        [&](const T* out, std::span<const std::size_t> idx) {
+            data.gather_targets(idx.data(), idx.size(), targets.data());
+            loss_sum += Loss::template evaluate<outputs>(out, targets.data(), static_cast<T*>(nullptr), idx.size()) *
+                        static_cast<double>(idx.size());
+            if constexpr (Loss::is_classifier)
+                for (std::size_t b = 0; b < idx.size(); ++b)
+                    correct += predicted_class<outputs>(out + b * outputs) == targets[b] ? 1 : 0;
+        },
+        threads);
     e.samples = indices.size();
     e.loss = indices.empty() ? 0 : loss_sum / static_cast<double>(indices.size());
     e.accuracy = indices.empty() ? 0 : static_cast<double>(correct) / static_cast<double>(indices.size());
@@ -80,46 +83,50 @@ evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss, std::span<c
 }
 
 template <class Arch, class T, class Data, class Loss>
-evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss loss, std::size_t batch_size = evaluation_batch_size,
-                    std::size_t threads = 1) {
-    data.validate(Arch::input_size, Loss::is_classifier ? class_count<Arch::output_size> : Arch::output_size, "evaluate");
+evaluation evaluate(const model<Arch, T>& m, const Data& data, Loss loss,
+                    std::size_t batch_size = evaluation_batch_size, std::size_t threads = 1) {
+    data.validate(Arch::input_size, Loss::is_classifier ? class_count<Arch::output_size> : Arch::output_size,
+                  "evaluate");
     const auto idx = detail::all_indices(data.size());
     return evaluate(m, data, loss, std::span<const std::size_t>(idx), batch_size, threads);
 }
 
 /// Fraction of samples whose predicted class is their label.
 template <class Arch, class T, class Data>
-    requires std::same_as<typename Data::target_type, label_t>
+requires std::same_as<typename Data::target_type, label_t>
 double accuracy(const model<Arch, T>& m, const Data& data, std::size_t batch_size = evaluation_batch_size,
                 std::size_t threads = 1) {
     constexpr std::size_t outputs = Arch::output_size;
     data.validate(Arch::input_size, class_count<outputs>, "accuracy");
     const auto idx = detail::all_indices(data.size());
     std::size_t correct = 0;
-    detail::for_each_output_batch(m, data, std::span<const std::size_t>(idx), batch_size,
-                                  [&](const T* out, std::span<const std::size_t> batch) {
-                                      for (std::size_t b = 0; b < batch.size(); ++b)
-                                          correct += predicted_class<outputs>(out + b * outputs) ==
-                                                     data.labels[batch[b]];
-                                  }, threads);
+    detail::for_each_output_batch(
+        m, data, std::span<const std::size_t>(idx), batch_size,
+        [&](const T* out, std::span<const std::size_t> batch) {
+            for (std::size_t b = 0; b < batch.size(); ++b)
+                correct += predicted_class<outputs>(out + b * outputs) == data.labels[batch[b]];
+        },
+        threads);
     return static_cast<double>(correct) / static_cast<double>(data.size());
 }
 
 /// counts(true class, predicted class) over the data set.
 template <class Arch, class T, class Data>
-    requires std::same_as<typename Data::target_type, label_t>
-xt::xtensor<std::size_t, 2> confusion_matrix(const model<Arch, T>& m, const Data& data,
-                                             std::size_t batch_size = evaluation_batch_size, std::size_t threads = 1) {
+requires std::same_as<typename Data::target_type, label_t> xt::xtensor<std::size_t, 2> confusion_matrix(
+    const model<Arch, T>& m, const Data& data, std::size_t batch_size = evaluation_batch_size,
+    std::size_t threads = 1) {
     constexpr std::size_t outputs = Arch::output_size;
     constexpr std::size_t classes = class_count<outputs>;
     data.validate(Arch::input_size, classes, "confusion_matrix");
     xt::xtensor<std::size_t, 2> counts = xt::zeros<std::size_t>({classes, classes});
     const auto idx = detail::all_indices(data.size());
-    detail::for_each_output_batch(m, data, std::span<const std::size_t>(idx), batch_size,
-                                  [&](const T* out, std::span<const std::size_t> batch) {
-                                      for (std::size_t b = 0; b < batch.size(); ++b)
-                                          ++counts(data.labels[batch[b]], predicted_class<outputs>(out + b * outputs));
-                                  }, threads);
+    detail::for_each_output_batch(
+        m, data, std::span<const std::size_t>(idx), batch_size,
+        [&](const T* out, std::span<const std::size_t> batch) {
+            for (std::size_t b = 0; b < batch.size(); ++b)
+                ++counts(data.labels[batch[b]], predicted_class<outputs>(out + b * outputs));
+        },
+        threads);
     return counts;
 }
 

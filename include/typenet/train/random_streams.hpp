@@ -12,8 +12,8 @@
 namespace typenet {
 
 struct random_streams {
-    std::vector<random_engine::snapshot> dropout;               ///< one per training thread, thread 0 first
-    std::optional<random_engine::snapshot> augmentation = {};   ///< present exactly when the trainer augments
+    std::vector<random_engine::snapshot> dropout;              ///< one per training thread, thread 0 first
+    std::optional<random_engine::snapshot> augmentation = {};  ///< present exactly when the trainer augments
 };
 
 }  // namespace typenet

@@ -39,9 +39,9 @@ namespace typenet {
 
 /// What a training step measured on its batch.
 struct step_result {
-    double loss = 0;            ///< mean loss over the batch
-    std::size_t correct = 0;    ///< correctly classified samples (classifiers)
-    bool finite = true;         ///< false: loss or gradient was NaN/Inf and the parameters were left unchanged
+    double loss = 0;          ///< mean loss over the batch
+    std::size_t correct = 0;  ///< correctly classified samples (classifiers)
+    bool finite = true;       ///< false: loss or gradient was NaN/Inf and the parameters were left unchanged
 };
 
 template <class T>
@@ -84,11 +84,12 @@ public:
     void set_augmentation(augmentation a, std::uint64_t seed) {
         using in = typename Arch::input_shape;
         if constexpr (in::rank == 3) {
-            if (a.enabled()) augmenter_ = std::make_unique<augmenter<T>>(a, in::dims[0], in::dims[1], in::dims[2], seed);
-            else augmenter_.reset();
-        } else {
             if (a.enabled())
-                throw std::invalid_argument("trainer: augmentation needs an image input (input<C, H, W>)");
+                augmenter_ = std::make_unique<augmenter<T>>(a, in::dims[0], in::dims[1], in::dims[2], seed);
+            else
+                augmenter_.reset();
+        } else {
+            if (a.enabled()) throw std::invalid_argument("trainer: augmentation needs an image input (input<C, H, W>)");
         }
     }
 
@@ -113,8 +114,9 @@ public:
                                         " dropout streams for a trainer with " + std::to_string(rngs_.size()) +
                                         " threads");
         if (s.augmentation.has_value() != augments())
-            throw std::invalid_argument(augments() ? "trainer: no augmentation stream for an augmenting trainer"
-                                                   : "trainer: an augmentation stream for a trainer that does not augment");
+            throw std::invalid_argument(augments()
+                                            ? "trainer: no augmentation stream for an augmenting trainer"
+                                            : "trainer: an augmentation stream for a trainer that does not augment");
         for (std::size_t t = 0; t < rngs_.size(); ++t) rngs_[t].restore(s.dropout[t]);
         if (augmenter_) augmenter_->restore_random(*s.augmentation);
     }
@@ -205,8 +207,10 @@ public:
 
         // 3. The optimiser's update, slice by slice, after counting the step once
         //    (optimisers without advance() keep no step count of their own).
-        if constexpr (requires { optimizer_.advance(state_); }) optimizer_.advance(state_);
-        else ++state_.steps;
+        if constexpr (requires { optimizer_.advance(state_); })
+            optimizer_.advance(state_);
+        else
+            ++state_.steps;
         auto update = [&](std::size_t t) {
             const auto [begin, end] = split_range(parameters, team_.size(), t, 16);
             optimizer_.step(model_.parameters().subspan(begin, end - begin), grads.subspan(begin, end - begin), state_,
