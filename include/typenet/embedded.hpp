@@ -1,6 +1,8 @@
 #pragma once
 // What a header written by export_header needs: the layers and batch-1 inference.
 // No file I/O, data sets, training, or xtensor; compiles with -fno-exceptions.
+#include "blocks/concat.hpp"
+#include "blocks/residual.hpp"
 #include "layers/activations.hpp"
 #include "layers/conv2d.hpp"
 #include "layers/dense.hpp"

@@ -27,6 +27,10 @@
 #include "layers/protocol.hpp"
 #include "layers/softmax.hpp"
 
+#include "blocks/chain.hpp"
+#include "blocks/concat.hpp"
+#include "blocks/residual.hpp"
+
 #include "network/batch_inference.hpp"
 #include "network/inference.hpp"
 #include "network/inspect.hpp"

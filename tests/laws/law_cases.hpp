@@ -66,7 +66,49 @@ using activation_cases =
                activation_case<leaky_relu<1, 10>, "leaky_relu<1, 10>">, activation_case<sigmoid, "sigmoid">,
                activation_case<tanh_act, "tanh_act">, activation_case<gelu, "gelu">, activation_case<silu, "silu">>;
 
+/// Blocks (blocks/): each in a network that sums or joins what the protocol's laws reach
+/// through it: batch_norm and dropout in a body, a projection, branches of different
+/// depths, a block inside a block.
+using block_cases = std::tuple<
+    // conv 57; body: conv 84, batch_norm 6, conv 84, batch_norm 6; dense 75 * 3 + 3.
+    law_case<residual<conv2d<3, 3, 1, 1>, batch_norm, relu, conv2d<3, 3, 1, 1>, batch_norm>,
+             "residual<conv2d<3, 3, 1, 1>, batch_norm, relu, conv2d<3, 3, 1, 1>, batch_norm>",
+             sequential<input<2, 5, 5>, conv2d<3, 3, 1, 1>, relu,
+                        residual<conv2d<3, 3, 1, 1>, batch_norm, relu, conv2d<3, 3, 1, 1>, batch_norm>, relu, flatten,
+                        dense<3>>,
+             softmax_cross_entropy, 57 + 180 + 228>,
+    // body: conv 76, batch_norm 8, conv 148, batch_norm 8; projection: conv 12, batch_norm 8; dense 36 * 3 + 3.
+    law_case<residual<projection<conv2d<4, 1, 2>, batch_norm>, conv2d<4, 3, 2, 1>, batch_norm, relu, conv2d<4, 3, 1, 1>,
+                      batch_norm>,
+             "residual<projection<conv2d<4, 1, 2, 0>, batch_norm>, conv2d<4, 3, 2, 1>, batch_norm, relu, "
+             "conv2d<4, 3, 1, 1>, batch_norm>",
+             sequential<input<2, 6, 6>,
+                        residual<projection<conv2d<4, 1, 2>, batch_norm>, conv2d<4, 3, 2, 1>, batch_norm, relu,
+                                 conv2d<4, 3, 1, 1>, batch_norm>,
+                        relu, flatten, dense<3>>,
+             softmax_cross_entropy, 240 + 20 + 111>,
+    // branches: conv 6 (2 x 5 x 5), conv 57 (3 x 5 x 5), pool + padded 1 x 1 conv 3 (1 x 5 x 5); dense 150 * 3 + 3.
+    law_case<
+        concat<conv2d<2, 1>, branch<conv2d<3, 3, 1, 1>, relu>, branch<max_pool<3, 1>, conv2d<1, 1, 1, 1>>>,
+        "concat<conv2d<2, 1, 1, 0>, branch<conv2d<3, 3, 1, 1>, relu>, branch<max_pool<3, 1>, conv2d<1, 1, 1, 1>>>",
+        sequential<input<2, 5, 5>,
+                   concat<conv2d<2, 1>, branch<conv2d<3, 3, 1, 1>, relu>, branch<max_pool<3, 1>, conv2d<1, 1, 1, 1>>>,
+                   flatten, dense<3>>,
+        softmax_cross_entropy, 6 + 57 + 3 + 453>,
+    // concat 3 + 19, the inner residual's conv 38; dense 32 * 3 + 3.
+    law_case<residual<concat<conv2d<1, 1>, branch<conv2d<1, 3, 1, 1>, relu>>, residual<conv2d<2, 3, 1, 1>>>,
+             "residual<concat<conv2d<1, 1, 1, 0>, branch<conv2d<1, 3, 1, 1>, relu>>, residual<conv2d<2, 3, 1, 1>>>",
+             sequential<input<2, 4, 4>,
+                        residual<concat<conv2d<1, 1>, branch<conv2d<1, 3, 1, 1>, relu>>, residual<conv2d<2, 3, 1, 1>>>,
+                        flatten, dense<3>>,
+             softmax_cross_entropy, 22 + 38 + 99>,
+    // dense 28; body: dense 20, dense 20; dense 15.
+    law_case<residual<dense<4>, relu, dropout<25>, dense<4>>, "residual<dense<4>, relu, dropout<25>, dense<4>>",
+             sequential<input<6>, dense<4>, residual<dense<4>, relu, dropout<25>, dense<4>>, relu, dense<3>>,
+             softmax_cross_entropy, 28 + 40 + 15>>;
+
 /// Every case, for the export fixture.
-using all_cases = decltype(std::tuple_cat(std::declval<layer_cases>(), std::declval<activation_cases>()));
+using all_cases = decltype(std::tuple_cat(std::declval<layer_cases>(), std::declval<activation_cases>(),
+                                          std::declval<block_cases>()));
 
 }  // namespace laws

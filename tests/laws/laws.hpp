@@ -134,6 +134,15 @@ TEMPLATE_LIST_TEST_CASE("layer law: the fused plan computes what the reference p
         CHECK(largest_relative_difference(fused.first, reference.first) <= 1e-5);
         if (training) CHECK(largest_relative_difference(fused.second, reference.second) <= 1e-4);
     }
+    // predict (one sample from stack buffers: a block keeps its body in the forward scratch)
+    // against the batched inference through a workspace.
+    const auto batched = run_plan<TestType, execution::fused>(m, x, false).first;
+    std::vector<float> one_by_one;
+    for (std::size_t i = 0; i < batch; ++i) {
+        const auto y = m.predict(std::span<const float>(x.data() + i * Net::input_size, Net::input_size));
+        one_by_one.insert(one_by_one.end(), y.begin(), y.end());
+    }
+    CHECK(largest_relative_difference(one_by_one, batched) <= 1e-5);
 }
 
 TEMPLATE_LIST_TEST_CASE("layer law: predict and a training step allocate nothing (" TYPENET_LAW_GROUP ")", "[laws]",

@@ -19,6 +19,13 @@
 //                                  the stage with element-wise Act applied in its product's
 //                                  epilogue: any element-wise layer after L fuses into it
 //   L::onnx_op                     the ONNX op it imports from (io/onnx.hpp)
+//   template <class In, size_t Index, size_t ParamOffset> L::fusing_stage
+//                                  the stage a fused plan runs instead of `stage` (a block:
+//                                  its body fused; blocks/)
+//   L::at_inference                the layer it becomes at inference, when that is another
+//                                  type (a block with batch_norm in its body); its stage then
+//                                  gives fold_parameters(src, state, dst) -> values written
+//                                  (network/inference_form.hpp)
 //
 // A stage S (concept layer_stage; stage_defaults supplies the zeros) provides
 //   layer, input_shape, output_shape, layer_index, param_offset, parameter_count, flops,
@@ -203,14 +210,26 @@ struct not_a_layer_stage : stand_in_stage<L, In, Index, ParamOffset> {
         "`template <class In, std::size_t Index, std::size_t ParamOffset> struct stage`");
 };
 
-/// L bound at a position of the network, or the stand-in that reports why it cannot be.
+/// The stage a plan runs for L: a fused plan runs L's fusing_stage where it has one
+/// (a block, whose body is then fused too).
+template <class L, class In, std::size_t Index, std::size_t ParamOffset, bool Fuse>
+struct stage_of {
+    using type = typename L::template stage<In, Index, ParamOffset>;
+};
 template <class L, class In, std::size_t Index, std::size_t ParamOffset>
+requires requires { typename L::template fusing_stage<In, Index, ParamOffset>; }
+struct stage_of<L, In, Index, ParamOffset, true> {
+    using type = typename L::template fusing_stage<In, Index, ParamOffset>;
+};
+
+/// L bound at a position of the network, or the stand-in that reports why it cannot be.
+template <class L, class In, std::size_t Index, std::size_t ParamOffset, bool Fuse = false>
 struct bind_layer {
     using type = not_a_layer_stage<L, In, Index, ParamOffset>;
 };
-template <layer L, class In, std::size_t Index, std::size_t ParamOffset>
-struct bind_layer<L, In, Index, ParamOffset> {
-    using bound = typename L::template stage<In, Index, ParamOffset>;
+template <layer L, class In, std::size_t Index, std::size_t ParamOffset, bool Fuse>
+struct bind_layer<L, In, Index, ParamOffset, Fuse> {
+    using bound = typename stage_of<L, In, Index, ParamOffset, Fuse>::type;
     using type = std::conditional_t<layer_stage<bound>, bound, protocol_violation<bound, L, In, Index, ParamOffset>>;
 };
 

@@ -73,7 +73,7 @@ struct make_plan {
 // One layer, one stage.
 template <bool Fuse, std::size_t Position, class In, std::size_t Index, std::size_t Offset, class L, class... Rest>
 struct make_plan<Fuse, Position, In, Index, Offset, L, Rest...> {
-    using stage = planned<typename bind_layer<L, In, Index, Offset>::type, Position, 1>;
+    using stage = planned<typename bind_layer<L, In, Index, Offset, Fuse>::type, Position, 1>;
     using type = typename prepend<stage, typename make_plan<Fuse, Position + 1, typename stage::output_shape, Index + 1,
                                                             Offset + stage::parameter_count, Rest...>::type>::type;
 };

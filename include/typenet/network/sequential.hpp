@@ -36,10 +36,13 @@ struct folding_placement<Index, Prev, L, Rest...> : folding_placement<Index + 1,
                   "layer's outputs and is folded into its weights for inference); place it before the activation");
 };
 
-/// Whether A and B are instances of one template over sizes (dense<8> and dense<16>).
+/// Whether A and B are instances of one template over sizes (dense<8> and dense<16>)
+/// or over types (two residual<...> blocks).
 template <class A, class B>
 inline constexpr bool same_template_v = false;
 template <template <std::size_t...> class L, std::size_t... M, std::size_t... N>
+inline constexpr bool same_template_v<L<M...>, L<N...>> = true;
+template <template <class...> class L, class... M, class... N>
 inline constexpr bool same_template_v<L<M...>, L<N...>> = true;
 
 template <class A, class B>
@@ -68,9 +71,10 @@ struct distinct_names<Index, L, Rest...> : distinct_names<Index + 1, Rest...> {
 
 /// For each layer, the rule its weights are drawn by: the initialization of the first
 /// element-wise layer after it, looking through layers that keep the rule
-/// (batch_norm, dropout); Glorot where a layer with weights or nothing comes first.
+/// (batch_norm, dropout); Glorot where a layer with weights comes first. At the end of
+/// the list, `after`: the rule of what follows (a block's body: the nonlinearity after the block).
 template <class... Layers>
-constexpr std::array<init_rule, sizeof...(Layers)> initialization_rules() {
+constexpr std::array<init_rule, sizeof...(Layers)> initialization_rules(init_rule after = init_rule::glorot) {
     constexpr std::size_t n = sizeof...(Layers);
     constexpr std::array<bool, n + 1> elementwise{elementwise_layer<Layers>..., false};
     constexpr std::array<bool, n + 1> transparent{keeps_initialization_rule_v<Layers>..., false};
@@ -85,7 +89,7 @@ constexpr std::array<init_rule, sizeof...(Layers)> initialization_rules() {
     for (std::size_t i = 0; i < n; ++i) {
         std::size_t j = i + 1;
         while (j < n && transparent[j]) ++j;
-        rules[i] = j < n && elementwise[j] ? own[j] : init_rule::glorot;
+        rules[i] = j == n ? after : elementwise[j] ? own[j] : init_rule::glorot;
     }
     return rules;
 }
