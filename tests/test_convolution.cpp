@@ -103,6 +103,57 @@ TEST_CASE("conv2d forward matches a direct convolution", "[conv]") {
     check_conv_forward<2, 6, 11, 5, 3, 1, 0>(9);
 }
 
+// Depthwise convolution from its definition: output channel o = c M + m sees channel c only.
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, std::size_t P, std::size_t M>
+std::vector<double> naive_depthwise(const std::vector<double>& x, const std::vector<double>& params) {
+    constexpr std::size_t OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, CM = C * M;
+    std::vector<double> y(CM * OH * OW);
+    for (std::size_t o = 0; o < CM; ++o)
+        for (std::size_t oy = 0; oy < OH; ++oy)
+            for (std::size_t ox = 0; ox < OW; ++ox) {
+                double s = params[K * K * CM + o];
+                for (std::size_t i = 0; i < K; ++i)
+                    for (std::size_t j = 0; j < K; ++j) {
+                        const long iy = long(oy * S + i) - long(P), ix = long(ox * S + j) - long(P);
+                        if (iy < 0 || ix < 0 || iy >= long(H) || ix >= long(W)) continue;
+                        s += x[(o / M * H + iy) * W + ix] * params[(i * K + j) * CM + o];
+                    }
+                y[(o * OH + oy) * OW + ox] = s;
+            }
+    return y;
+}
+
+TEST_CASE("depthwise_conv2d forward matches a direct depthwise convolution", "[conv]") {
+    auto check =
+        []<std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, std::size_t P, std::size_t M>(
+            std::uint64_t seed) {
+            using net = sequential<input<C, H, W>, depthwise_conv2d<K, S, P, M>>;
+            INFO(C << "x" << H << "x" << W << ", depthwise_conv2d<" << K << ", " << S << ", " << P << ", " << M << ">");
+            model<net, double> m(seed);
+            random_engine rng(seed);
+            for (auto& p : m.parameters()) p = rng.uniform(-1, 1);
+            const auto x = random_values<double>(C * H * W, seed + 1);
+            const std::vector<double> params(m.parameters().begin(), m.parameters().end());
+            const auto expected = naive_depthwise<C, H, W, K, S, P, M>(x, params);
+            const auto y = m.predict(x);
+            REQUIRE(y.size() == expected.size());
+            for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
+            // float, with its vector width's lanes and tails: the double definition, rounded.
+            model<net> mf(seed);
+            for (std::size_t i = 0; i < params.size(); ++i) mf.parameters()[i] = static_cast<float>(params[i]);
+            const std::vector<float> xf(x.begin(), x.end());
+            const auto yf = mf.predict(xf);
+            for (std::size_t i = 0; i < yf.size(); ++i) REQUIRE(yf[i] == Approx(expected[i]).margin(1e-5));
+        };
+    check.operator()<2, 6, 18, 3, 1, 1, 1>(1);   // rows of 18: a vector and a tail
+    check.operator()<3, 9, 9, 3, 1, 0, 1>(2);    // read in place, no padding
+    check.operator()<2, 7, 35, 3, 2, 1, 2>(3);   // stride 2, two filters a channel
+    check.operator()<2, 11, 13, 5, 2, 2, 1>(4);  // 5 x 5
+    check.operator()<2, 8, 8, 3, 3, 0, 2>(5);    // stride 3
+    check.operator()<1, 4, 4, 1, 1, 2, 3>(6);    // padding wider than the kernel
+    check.operator()<4, 20, 40, 3, 1, 1, 1>(7);  // rows of several vectors
+}
+
 TEST_CASE("LeNet's convolutions in float agree with a direct convolution", "[conv]") {
     // Whichever way the columns reach the GEMM for float's vector width (in place,
     // wide positions, copied), the float result is the double definition's, rounded.
@@ -384,6 +435,13 @@ TEST_CASE("conv2d passes the gradient check (stride, padding)", "[conv][gradient
     // gradient's row products over them, with zero gradients between the output rows.
     static_assert(conv2d_stage<shape<2, 6, 11>, 3, 3, 1, 0, 0, 0>::reads_wide<kernels::simd_width<double>>);
     check_gradients<sequential<input<2, 6, 11>, conv2d<3, 3>, relu, flatten, dense<3>>>(3, 15);
+}
+
+TEST_CASE("depthwise_conv2d passes the gradient check (stride, padding, multiplier)", "[conv][gradient]") {
+    check_gradients<sequential<input<2, 11, 13>, depthwise_conv2d<5, 2, 2>, tanh_act, flatten, dense<3>>>(2, 18);
+    check_gradients<sequential<input<1, 4, 4>, depthwise_conv2d<1, 1, 2, 2>, flatten, dense<3>>>(2, 19);
+    check_gradients<sequential<input<2, 8, 8>, depthwise_conv2d<3, 3, 0, 2>, gelu, flatten, dense<3>>>(2, 25);
+    check_gradients<sequential<input<3, 9, 20>, depthwise_conv2d<3>, relu6, global_avg_pool, dense<3>>>(2, 26);
 }
 
 TEST_CASE("pooling passes the gradient check", "[conv][gradient]") {

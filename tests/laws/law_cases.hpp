@@ -59,12 +59,26 @@ using layer_cases = std::tuple<
              sequential<input<2, 6, 6>, conv2d<3, 3>, batch_norm, relu, flatten, dense<4>, batch_norm, dense<3>>,
              softmax_cross_entropy, 57 + 6 + (48 * 4 + 4) + 8 + (4 * 3 + 3)>,
     law_case<dropout<25>, "dropout<25>", sequential<input<6>, dense<8>, relu, dropout<25>, dense<3>>,
-             softmax_cross_entropy, 6 * 8 + 8 + 8 * 3 + 3>>;
+             softmax_cross_entropy, 6 * 8 + 8 + 8 * 3 + 3>,
+    // Output rows of 18: whole vectors and tails in float and double. The first is followed by
+    // batch_norm (folded into it), the second fused with relu. Each: 9 * 2 + 2 = 20.
+    law_case<depthwise_conv2d<3, 1, 1>, "depthwise_conv2d<3, 1, 1, 1>",
+             sequential<input<2, 6, 18>, depthwise_conv2d<3, 1, 1>, batch_norm, relu, depthwise_conv2d<3, 1, 1>, relu,
+                        flatten, dense<3>>,
+             softmax_cross_entropy, 20 + 4 + 20 + 216 * 3 + 3>,
+    /// Stride 2, two filters a channel: 2 x 7 x 35 -> 4 x 4 x 18 (9 * 4 + 4 = 40).
+    law_case<depthwise_conv2d<3, 2, 1, 2>, "depthwise_conv2d<3, 2, 1, 2>",
+             sequential<input<2, 7, 35>, depthwise_conv2d<3, 2, 1, 2>, flatten, dense<3>>, softmax_cross_entropy,
+             40 + 288 * 3 + 3>,
+    /// conv2d<3, 3> (57) -> 3 x 5 x 5, the mean of each map, dense<3> (12).
+    law_case<global_avg_pool, "global_avg_pool", sequential<input<2, 7, 7>, conv2d<3, 3>, global_avg_pool, dense<3>>,
+             softmax_cross_entropy, 57 + 12>>;
 
 using activation_cases =
     std::tuple<activation_case<identity, "identity">, activation_case<relu, "relu">,
-               activation_case<leaky_relu<1, 10>, "leaky_relu<1, 10>">, activation_case<sigmoid, "sigmoid">,
-               activation_case<tanh_act, "tanh_act">, activation_case<gelu, "gelu">, activation_case<silu, "silu">>;
+               activation_case<leaky_relu<1, 10>, "leaky_relu<1, 10>">, activation_case<relu6, "relu6">,
+               activation_case<sigmoid, "sigmoid">, activation_case<tanh_act, "tanh_act">,
+               activation_case<gelu, "gelu">, activation_case<silu, "silu">>;
 
 /// Blocks (blocks/): each in a network that sums or joins what the protocol's laws reach
 /// through it: batch_norm and dropout in a body, a projection, branches of different

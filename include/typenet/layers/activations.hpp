@@ -1,6 +1,6 @@
 #pragma once
 // The built-in element-wise activations, each one formula over a lane type V and
-// its derivative (layers/elementwise.hpp says what the members mean). relu, sigmoid,
+// its derivative (layers/elementwise.hpp says what the members mean). relu, relu6, sigmoid,
 // tanh_act and leaky_relu write the derivative through the output y, so backward needs
 // only what forward wrote; gelu and silu through the input z.
 #include <cstddef>
@@ -41,6 +41,26 @@ struct relu : elementwise<relu> {
     template <class V>
     static V backward_lane(V y, V g) {
         return lane::select(y > V(0), g, V(0));
+    }
+};
+
+/// y = min(max(z, 0), 6): ReLU capped at 6 (MobileNet's), whose bounded range survives
+/// low-precision storage of activations.
+struct relu6 : elementwise<relu6> {
+    static constexpr std::string_view name = "relu6";
+    static constexpr std::string_view onnx_op = "Clip";  // min 0, max 6 (io/onnx_nodes.hpp checks them)
+    static constexpr std::size_t flops_per_value = 2;
+    static constexpr derivative_from derivative = derivative_from::output;
+    static constexpr init_rule initialization = init_rule::he;
+    template <class V>
+    static V forward_lane(V z) {
+        return lane::min(lane::max(z, V(0)), lane::constant<V>(6));
+    }
+    /// dy/dz = 1 where 0 < y < 6: both clipped ranges pass no gradient, and the output
+    /// tells them apart from the linear range (y is exactly 0 or 6 there).
+    template <class V>
+    static V backward_lane(V y, V g) {
+        return lane::select((y > V(0)) & (y < lane::constant<V>(6)), g, V(0));
     }
 };
 

@@ -7,8 +7,9 @@
 // statistics towards them (running <- (1 - momentum) running + momentum batch,
 // with the unbiased variance, as PyTorch does); inference uses the running ones.
 // gamma, beta are trainable parameters; the running mean and variance are model
-// state (model::state()), out of the optimiser's reach. It must directly follow a
-// dense or conv2d layer, so that fold_for_inference can merge it into that layer.
+// state (model::state()), out of the optimiser's reach. It must directly follow a layer
+// that absorbs_channel_affine (dense, conv2d, depthwise_conv2d), so that
+// fold_for_inference can merge it into that layer.
 //
 // Parameters: gamma[C], beta[C]. State: running_mean[C], running_var[C].
 // Saved by a training forward for backward: mean[C], inverse deviation[C].

@@ -32,6 +32,7 @@
 #include "../kernels/sliding_convolution.hpp"
 #include "activations.hpp"
 #include "epilogues.hpp"
+#include "feature_maps.hpp"
 #include "initialization.hpp"
 #include "layer.hpp"
 
@@ -44,39 +45,6 @@ namespace diagnostic {
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride, std::size_t Padding>
 struct conv_parameters {};
 }  // namespace diagnostic
-
-namespace detail {
-
-/// dz = act'(y) * dz over one feature map of N positions; returns the sum of the new dz.
-template <std::size_t N, class Act, class T>
-T activation_gradient_sum(const T* y, T* dz) {
-    using V = kernels::simd<T>;
-    constexpr std::size_t W = V::size;
-    constexpr std::size_t vector_end = N - N % W;
-    V sums(T(0));
-    for (std::size_t n = 0; n < vector_end; n += W) {
-        const V g = Act::backward_lane(kernels::load_lane<V>(y + n), kernels::load_lane<V>(dz + n));
-        kernels::store_lane(dz + n, g);
-        sums += g;
-    }
-    T sum = xsimd::hadd(sums);
-    for (std::size_t r = 0; r < N % W; ++r) {
-        dz[vector_end + r] = Act::backward_lane(y[vector_end + r], dz[vector_end + r]);
-        sum += dz[vector_end + r];
-    }
-    return sum;
-}
-
-template <class In>
-struct image_dims {
-    static constexpr std::size_t c = 1, h = 1, w = 1;
-};
-template <std::size_t C, std::size_t H, std::size_t W>
-struct image_dims<shape<C, H, W>> {
-    static constexpr std::size_t c = C, h = H, w = W;
-};
-
-}  // namespace detail
 
 template <class In, std::size_t F, std::size_t K, std::size_t S, std::size_t P, std::size_t Index,
           std::size_t ParamOffset, class Act = identity>
