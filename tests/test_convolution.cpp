@@ -101,6 +101,15 @@ TEST_CASE("conv2d forward matches a direct convolution", "[conv]") {
     // them outputs) are read in place and compacted.
     static_assert(conv2d_stage<shape<2, 6, 11>, 5, 3, 1, 0, 0, 0>::reads_wide<kernels::simd_width<double>>);
     check_conv_forward<2, 6, 11, 5, 3, 1, 0>(9);
+    // 1 x 1 kernels: the columns are the sample, read in place whatever the width (7 is no
+    // whole vector anywhere), with no scratch for a forward pass.
+    using pointwise = conv2d_stage<shape<2, 7, 7>, 5, 1, 1, 0, 0, 0>;
+    static_assert(pointwise::pointwise && pointwise::forward_scratch_size == 0);
+    static_assert(kernels::convolution_geometry<2, 7, 7, 1, 1, 0>::reads_in_place<kernels::simd_width<float>>);
+    check_conv_forward<2, 7, 7, 5, 1, 1, 0>(10);
+    check_conv_forward<3, 7, 7, 16, 1, 1, 0>(11);
+    static_assert(!conv2d_stage<shape<2, 7, 7>, 5, 1, 1, 1, 0, 0>::pointwise);  // padded: copied columns
+    check_conv_forward<2, 7, 7, 5, 1, 1, 1>(12);
 }
 
 // Depthwise convolution from its definition: output channel o = c M + m sees channel c only.
@@ -435,6 +444,9 @@ TEST_CASE("conv2d passes the gradient check (stride, padding)", "[conv][gradient
     // gradient's row products over them, with zero gradients between the output rows.
     static_assert(conv2d_stage<shape<2, 6, 11>, 3, 3, 1, 0, 0, 0>::reads_wide<kernels::simd_width<double>>);
     check_gradients<sequential<input<2, 6, 11>, conv2d<3, 3>, relu, flatten, dense<3>>>(3, 15);
+    // 1 x 1: the GEMMs on the sample and into its gradient, with row products (4 filters) and the GEMM (8).
+    check_gradients<sequential<input<2, 7, 7>, conv2d<4, 1>, relu, flatten, dense<3>>>(3, 16);
+    check_gradients<sequential<input<3, 5, 5>, conv2d<8, 1>, tanh_act, flatten, dense<3>>>(3, 17);
 }
 
 TEST_CASE("depthwise_conv2d passes the gradient check (stride, padding, multiplier)", "[conv][gradient]") {

@@ -72,7 +72,10 @@ using layer_cases = std::tuple<
              40 + 288 * 3 + 3>,
     /// conv2d<3, 3> (57) -> 3 x 5 x 5, the mean of each map, dense<3> (12).
     law_case<global_avg_pool, "global_avg_pool", sequential<input<2, 7, 7>, conv2d<3, 3>, global_avg_pool, dense<3>>,
-             softmax_cross_entropy, 57 + 12>>;
+             softmax_cross_entropy, 57 + 12>,
+    /// A 1 x 1 convolution on 7 x 7 maps (4 * 2 + 4 = 12): its columns are the image, whatever the vector width.
+    law_case<conv2d<4, 1>, "conv2d<4, 1, 1, 0>", sequential<input<2, 7, 7>, conv2d<4, 1>, relu, flatten, dense<3>>,
+             softmax_cross_entropy, 12 + 196 * 3 + 3>>;
 
 using activation_cases =
     std::tuple<activation_case<identity, "identity">, activation_case<relu, "relu">,

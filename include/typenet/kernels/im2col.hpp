@@ -49,9 +49,11 @@ struct convolution_geometry {
     /// Whether the columns can be read in place from the image (patches_of) by kernels
     /// that load `width` consecutive columns at a time: the positions of one output row
     /// are consecutive in every input row, so a vector that stays within one output
-    /// row is one load from the image.
+    /// row is one load from the image. Where output rows are as wide as the input's (a
+    /// 1 x 1 kernel), position n is at image offset n and any vector is one load, whatever
+    /// the width (7 x 7 maps in 16-float vectors).
     template <std::size_t width>
-    static constexpr bool reads_in_place = unpadded_unit_stride&& out_w % width == 0;
+    static constexpr bool reads_in_place = unpadded_unit_stride && (out_w % width == 0 || out_w == W);
 
     /// Offset in the image of patch row q = (c, ki, kj) at output position 0.
     static constexpr std::array<std::size_t, patch> patch_offsets = [] {
