@@ -35,8 +35,8 @@ int main(int argc, char** argv) {
         if (layers)
             for (std::size_t i = 0; i < graph.layers.size(); ++i)
                 std::printf("// %zu  %-28s <- '%s' (%s)\n", i,
-                            typenet::onnx_import::layer_string(graph.layers[i].spec).c_str(),
-                            graph.layers[i].node.c_str(), graph.layers[i].op.c_str());
+                            typenet::onnx_import::layer_string(graph.layers[i]).c_str(), graph.layers[i].node.c_str(),
+                            graph.layers[i].op.c_str());
         return 0;
     } catch (const typenet::onnx_error& e) {
         std::fprintf(stderr, "onnx_declaration: %s\n", e.what());

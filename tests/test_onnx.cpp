@@ -37,6 +37,24 @@ using small_cnn_t = tn::sequential<tn::input<1, 12, 12>, tn::conv2d<4, 3, 2, 1>,
                                    tn::flatten, tn::dense<3>>;
 using tiny_t = tn::sequential<tn::input<8>, tn::dense<4>, tn::relu, tn::dense<3>>;
 using leaky_t = tn::sequential<tn::input<8>, tn::dense<4>, tn::leaky_relu<1, 10>, tn::dense<3>>;
+// Blocks. ResNet BasicBlocks: the relu after each Add is outside the block; the downsample path
+// (fewer layers) is the projection; every BatchNormalization is folded into its Conv.
+using resnet_t = tn::sequential<
+    tn::input<3, 12, 12>, tn::conv2d<8, 3, 1, 1>, tn::relu,
+    tn::residual<tn::conv2d<8, 3, 1, 1>, tn::relu, tn::conv2d<8, 3, 1, 1>>, tn::relu,
+    tn::residual<tn::projection<tn::conv2d<16, 1, 2, 0>>, tn::conv2d<16, 3, 2, 1>, tn::relu, tn::conv2d<16, 3, 1, 1>>,
+    tn::relu, tn::global_avg_pool, tn::dense<10>>;
+// MobileNetV2 inverted residuals: the stride-2 one (depth multiplier 2) has no shortcut.
+using mobilenet_t = tn::sequential<
+    tn::input<3, 12, 12>, tn::conv2d<8, 3, 1, 1>, tn::relu6,
+    tn::residual<tn::conv2d<16, 1>, tn::relu6, tn::depthwise_conv2d<3, 1, 1, 1>, tn::relu6, tn::conv2d<8, 1>>,
+    tn::conv2d<16, 1>, tn::relu6, tn::depthwise_conv2d<3, 2, 1, 2>, tn::relu6, tn::conv2d<12, 1>, tn::global_avg_pool,
+    tn::dense<5>>;
+using inception_t =
+    tn::sequential<tn::input<3, 8, 8>, tn::conv2d<6, 3>, tn::relu,
+                   tn::concat<tn::conv2d<4, 1>, tn::branch<tn::conv2d<3, 1>, tn::relu, tn::conv2d<5, 3, 1, 1>>,
+                              tn::branch<tn::conv2d<6, 3, 1, 1>, tn::relu>>,
+                   tn::relu, tn::global_avg_pool, tn::dense<4>>;
 
 /// Inputs and PyTorch's outputs (float32, and float64 from the same weights) of a fixture.
 struct reference {
@@ -96,6 +114,43 @@ void check_against_pytorch(const std::string& name) {
         // Same weights and inputs, in double on both sides: only rounding differs.
         CHECK(max_relative_error(y64, ref.y64[s]) <= 1e-12);
     }
+}
+
+/// Largest |a - b| over the outputs.
+template <class Y>
+double max_abs_error(const Y& got, const std::vector<double>& want) {
+    if (want.size() != got.size()) return HUGE_VAL;
+    double worst = 0;
+    for (std::size_t i = 0; i < got.size(); ++i)
+        worst = std::max(worst, std::abs(static_cast<double>(got[i]) - want[i]));
+    return worst;
+}
+
+/// For networks with blocks and folded batch norms: outputs near zero make relative errors
+/// meaningless, so the bound is absolute. float: PyTorch's own (unfolded) network in float32;
+/// double: the file's weights in float64 (scripts/make_onnx_fixtures.py).
+template <class Arch>
+void check_against_pytorch_absolute(const std::string& name) {
+    const auto ref = read_reference(name);
+    REQUIRE(ref.inputs == Arch::input_size);
+    REQUIRE(ref.outputs == Arch::output_size);
+    const auto m32 = tn::load_onnx<Arch>(fixtures / (name + ".onnx"));
+    const auto m64 = tn::load_onnx<Arch, double>(fixtures / (name + ".onnx"));
+    double worst32 = 0, worst64 = 0;
+    for (std::size_t s = 0; s < ref.samples; ++s) {
+        std::vector<float> x32(ref.x[s].begin(), ref.x[s].end());
+        const std::vector<double> x64(x32.begin(), x32.end());
+        const double e32 = max_abs_error(m32.predict(x32), ref.y32[s]);
+        const double e64 = max_abs_error(m64.predict(x64), ref.y64[s]);
+        worst32 = std::max(worst32, e32);
+        worst64 = std::max(worst64, e64);
+        INFO(name << " sample " << s);
+        CHECK(e32 <= 1e-5);
+        CHECK(e64 <= 1e-12);
+    }
+    if (std::getenv("TYPENET_ONNX_PRINT_ERRORS"))
+        std::printf("%s: largest absolute error float %.3g, double %.3g (%zu samples)\n", name.c_str(), worst32,
+                    worst64, ref.samples);
 }
 
 std::vector<unsigned char> read_bytes(const std::filesystem::path& p) {
@@ -167,6 +222,12 @@ TEST_CASE("ONNX models exported by PyTorch give PyTorch's outputs", "[onnx]") {
     check_against_pytorch<leaky_t>("leaky");  // LeakyRelu(0.1)
 }
 
+TEST_CASE("ONNX models with branches exported by PyTorch give PyTorch's outputs", "[onnx]") {
+    check_against_pytorch_absolute<resnet_t>("resnet");        // Add -> residual (identity, projection), BN kept
+    check_against_pytorch_absolute<inception_t>("inception");  // Concat -> concat, BN in a branch
+    check_against_pytorch_absolute<mobilenet_t>("mobilenet");  // depthwise Conv, Clip -> relu6, BN folded
+}
+
 TEST_CASE("ONNX weights stored as float_data import like raw_data", "[onnx]") {
     auto proto = parse("lenet");
     for (auto& t : *proto.mutable_graph()->mutable_initializer()) {
@@ -232,6 +293,17 @@ TEST_CASE("the ONNX declaration names the matching typenet type", "[onnx]") {
           "typenet::dense<3>>;");
     CHECK(without_namespace(tn::onnx_declaration(fixtures / "leaky.onnx")) ==
           "using imported = " + tn::type_name<leaky_t>() + ";");
+    CHECK(without_namespace(tn::onnx_declaration(fixtures / "resnet.onnx")) ==
+          "using imported = " + tn::type_name<resnet_t>() + ";");
+    CHECK(without_namespace(tn::onnx_declaration(fixtures / "inception.onnx")) ==
+          "using imported = " + tn::type_name<inception_t>() + ";");
+    CHECK(without_namespace(tn::onnx_declaration(fixtures / "mobilenet.onnx")) ==
+          "using imported = " + tn::type_name<mobilenet_t>() + ";");
+    CHECK(tn::onnx_declaration(fixtures / "inception.onnx", "net") ==
+          "using net = typenet::sequential<typenet::input<3, 8, 8>, typenet::conv2d<6, 3, 1, 0>, typenet::relu, "
+          "typenet::concat<typenet::conv2d<4, 1, 1, 0>, typenet::branch<typenet::conv2d<3, 1, 1, 0>, typenet::relu, "
+          "typenet::conv2d<5, 3, 1, 1>>, typenet::branch<typenet::conv2d<6, 3, 1, 1>, typenet::relu>>, "
+          "typenet::relu, typenet::global_avg_pool, typenet::dense<4>>;");
 }
 
 namespace {
@@ -491,10 +563,10 @@ TEST_CASE("an unsupported op or attribute is an onnx_error naming the node", "[o
     extra->set_op_type("Relu");
     extra->add_input("input");
     extra->add_output("side_out");
-    CHECK_THAT(
-        import_error<tiny_t>(serialize(branching)),
-        Contains(
-            "tensor 'input' feeds 2 nodes ('/0/Gemm' (Gemm), 'side' (Relu)); typenet imports sequential graphs only"));
+    CHECK_THAT(import_error<tiny_t>(serialize(branching)),
+               Contains("tensor 'input' is read by 2 nodes ('/0/Gemm' (Gemm), 'side' (Relu)) whose paths end at "
+                        "'output' (read by no node), 'side_out' (read by no node); typenet's blocks (residual, "
+                        "concat) need every path from a tensor to end at one Add or Concat"));
 
     auto no_flatten = parse("lenet");  // Gemm straight after the pooling
     auto& nodes = *no_flatten.mutable_graph()->mutable_node();
@@ -504,4 +576,211 @@ TEST_CASE("an unsupported op or attribute is an onnx_error naming the node", "[o
         if (nodes[i].op_type() == "Flatten") nodes.DeleteSubrange(i, 1);
     CHECK_THAT(import_error<lenet_t>(serialize(no_flatten)),
                Contains("node '/7/Gemm' (Gemm): needs a flat input but receives [16, 5, 5] (no Flatten before it?)"));
+}
+
+namespace {
+
+/// A small ONNX graph written in code: one float input [1, dims...], stored float tensors,
+/// nodes in order, one output.
+struct graph_builder {
+    onnx::ModelProto model;
+    onnx::GraphProto& g = *model.mutable_graph();
+
+    explicit graph_builder(const std::vector<std::int64_t>& dims) {
+        model.set_ir_version(7);
+        model.add_opset_import()->set_version(13);
+        auto* in = g.add_input();
+        in->set_name("x");
+        auto* tt = in->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(onnx::TensorProto::FLOAT);
+        tt->mutable_shape()->add_dim()->set_dim_value(1);
+        for (auto d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
+    }
+    void stored(const std::string& name, const std::vector<std::int64_t>& dims, const std::vector<float>& values) {
+        auto* t = g.add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto::FLOAT);
+        for (auto d : dims) t->add_dims(d);
+        for (float v : values) t->add_float_data(v);
+    }
+    onnx::NodeProto& node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
+                          const std::string& output) {
+        auto* n = g.add_node();
+        n->set_op_type(op);
+        n->set_name(name);
+        for (const auto& i : inputs) n->add_input(i);
+        n->add_output(output);
+        return *n;
+    }
+    static void set(onnx::NodeProto& n, const std::string& name, std::int64_t v) {
+        auto* a = n.add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INT);
+        a->set_i(v);
+    }
+    static void set(onnx::NodeProto& n, const std::string& name, float v) {
+        auto* a = n.add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::FLOAT);
+        a->set_f(v);
+    }
+    static void set(onnx::NodeProto& n, const std::string& name, const std::vector<std::int64_t>& v) {
+        auto* a = n.add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INTS);
+        for (auto x : v) a->add_ints(x);
+    }
+    std::vector<unsigned char> bytes(const std::string& output) {
+        g.add_output()->set_name(output);
+        return serialize(model);
+    }
+};
+
+// What the hand-built graphs below are imported into: refused graphs must leave it unchanged.
+using image_t = tn::sequential<tn::input<4, 6, 6>, tn::relu, tn::flatten, tn::dense<3>>;
+
+std::string read_error(const std::vector<unsigned char>& bytes) {
+    try {
+        (void)tn::onnx_import::read_graph(bytes, "graph.onnx");
+    } catch (const tn::onnx_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("ONNX graphs with branches that have no typenet form are refused naming the node", "[onnx]") {
+    SECTION("an Add whose second input is computed from no split (a Constant's Identity)") {
+        graph_builder b({4, 6, 6});
+        b.stored("k", {1, 4, 6, 6}, std::vector<float>(144, 0.5f));
+        b.node("Identity", "copy", {"k"}, "k2");
+        b.node("Relu", "relu", {"x"}, "r");
+        b.node("Add", "join", {"r", "k2"}, "y");
+        CHECK_THAT(import_error<image_t>(b.bytes("y"), "graph.onnx"),
+                   Contains("graph.onnx: node 'join' (Add): its inputs 'r', 'k2' do not start at one tensor"));
+    }
+    SECTION("a Concat with an input from before the split its other inputs start at") {
+        graph_builder b({4, 6, 6});
+        b.node("Relu", "relu", {"x"}, "a");
+        b.node("Sigmoid", "sigmoid", {"a"}, "s");
+        b.node("Tanh", "tanh", {"a"}, "h");
+        b.set(b.node("Concat", "cat", {"s", "h", "x"}, "y"), "axis", std::int64_t{1});
+        CHECK_THAT(
+            import_error<image_t>(b.bytes("y"), "graph.onnx"),
+            Contains("node 'cat' (Concat): input 'x' does not start at tensor 'a' where its other inputs start"));
+    }
+    SECTION("a branch's output also read outside its block") {
+        graph_builder b({4, 6, 6});
+        b.node("Relu", "relu", {"x"}, "a");
+        b.node("Add", "add1", {"a", "x"}, "y1");   // residual<relu> ...
+        b.node("Sigmoid", "sigmoid", {"a"}, "s");  // ... but its relu's output is read here too
+        b.node("Add", "add2", {"y1", "s"}, "y");
+        CHECK_THAT(import_error<image_t>(b.bytes("y"), "graph.onnx"),
+                   Contains("tensor 'a' is read by 2 nodes ('add1' (Add), 'sigmoid' (Sigmoid)) whose paths end at "
+                            "'add1' (Add), 'add2' (Add); typenet's blocks (residual, concat) need every path from a "
+                            "tensor to end at one Add or Concat, and no tensor inside a block read outside it"));
+    }
+    SECTION("a Concat along another axis than channels") {
+        graph_builder b({4, 6, 6});
+        b.node("Relu", "relu", {"x"}, "a");
+        b.node("Sigmoid", "sigmoid", {"x"}, "s");
+        b.set(b.node("Concat", "cat", {"a", "s"}, "y"), "axis", std::int64_t{2});
+        CHECK_THAT(import_error<image_t>(b.bytes("y"), "graph.onnx"),
+                   Contains("node 'cat' (Concat): joins along axis 2; typenet's concat joins along channels (axis 1)"));
+    }
+    SECTION("an Add of two shapes (broadcasting)") {
+        graph_builder b({4, 6, 6});
+        auto& pool = b.node("MaxPool", "pool", {"x"}, "p");
+        b.set(pool, "kernel_shape", std::vector<std::int64_t>{2, 2});
+        b.set(pool, "strides", std::vector<std::int64_t>{2, 2});
+        b.node("Add", "add", {"p", "x"}, "y");
+        CHECK_THAT(import_error<image_t>(b.bytes("y"), "graph.onnx"),
+                   Contains("node 'add' (Add): adds [4, 3, 3] and [4, 6, 6]; typenet's residual adds equal shapes"));
+    }
+    SECTION("a Concat input with no layers between the split and it") {
+        graph_builder b({4, 6, 6});
+        b.node("Relu", "relu", {"x"}, "a");
+        b.set(b.node("Concat", "cat", {"x", "a"}, "y"), "axis", std::int64_t{1});
+        CHECK_THAT(read_error(b.bytes("y")), Contains("node 'cat' (Concat): input 'x' has no layers between the "
+                                                      "split and the Concat"));
+    }
+    SECTION("nested blocks read back as nested types") {
+        graph_builder b({4, 6, 6});
+        b.node("Relu", "relu", {"x"}, "a");
+        b.node("Sigmoid", "sigmoid", {"a"}, "s");
+        b.node("Add", "inner", {"s", "a"}, "r");  // residual<sigmoid> inside the first branch
+        b.node("Tanh", "tanh", {"x"}, "h");
+        b.set(b.node("Concat", "cat", {"r", "h"}, "y"), "axis", std::int64_t{-3});
+        CHECK(tn::onnx_import::declaration(tn::onnx_import::read_graph(b.bytes("y"), "nested.onnx")) ==
+              "using imported = typenet::sequential<typenet::input<4, 6, 6>, typenet::concat<typenet::branch<"
+              "typenet::relu, typenet::residual<typenet::sigmoid>>, typenet::tanh_act>>;");
+    }
+}
+
+TEST_CASE("a declared type that differs inside a block names the inner layer and leaves the model unchanged",
+          "[onnx]") {
+    // The identity block's relu declared as tanh.
+    using tanh_body =
+        tn::sequential<tn::input<3, 12, 12>, tn::conv2d<8, 3, 1, 1>, tn::relu,
+                       tn::residual<tn::conv2d<8, 3, 1, 1>, tn::tanh_act, tn::conv2d<8, 3, 1, 1>>, tn::relu>;
+    CHECK_THAT(import_error<tanh_body>(fixtures / "resnet.onnx"),
+               Contains("resnet.onnx: node '/3/relu/Relu' (Relu) does not match the declared type: expected layer 2 "
+                        "residual, body: layer 1 tanh_act [8, 12, 12] -> [8, 12, 12], found relu [8, 12, 12] -> "
+                        "[8, 12, 12]"));
+    // The projection block declared as an identity block.
+    using no_projection =
+        tn::sequential<tn::input<3, 12, 12>, tn::conv2d<8, 3, 1, 1>, tn::relu,
+                       tn::residual<tn::conv2d<8, 3, 1, 1>, tn::relu, tn::conv2d<8, 3, 1, 1>>, tn::relu,
+                       tn::residual<tn::conv2d<8, 3, 1, 1>, tn::relu, tn::conv2d<8, 3, 1, 1>>, tn::relu,
+                       tn::global_avg_pool, tn::dense<10>>;
+    CHECK_THAT(import_error<no_projection>(fixtures / "resnet.onnx"),
+               Contains("node '/4/Add' (Add) does not match the declared type: expected layer 4 residual<conv2d<8, "
+                        "3, 1, 1>, relu, conv2d<8, 3, 1, 1>> [8, 12, 12] -> [8, 12, 12], found residual<projection<"
+                        "conv2d<16, 1, 2, 0>>, conv2d<16, 3, 2, 1>, relu, conv2d<16, 3, 1, 1>> [8, 12, 12] -> "
+                        "[16, 6, 6]"));
+    // A concat branch that goes on longer than the graph's.
+    using longer_branch = tn::sequential<tn::input<3, 8, 8>, tn::conv2d<6, 3>, tn::relu,
+                                         tn::concat<tn::branch<tn::conv2d<4, 1>, tn::relu>,
+                                                    tn::branch<tn::conv2d<3, 1>, tn::relu, tn::conv2d<5, 3, 1, 1>>,
+                                                    tn::branch<tn::conv2d<6, 3, 1, 1>, tn::relu>>,
+                                         tn::relu, tn::global_avg_pool, tn::dense<4>>;
+    CHECK_THAT(import_error<longer_branch>(fixtures / "inception.onnx"),
+               Contains("inception.onnx: the graph ends after node '/2/a/Conv' (Conv); the declared type continues "
+                        "with layer 2 concat, branch 0: layer 1 relu [4, 6, 6] -> [4, 6, 6]"));
+}
+
+TEST_CASE("ONNX BatchNormalization after a Conv folds into it, and Clip to [0, 6] is relu6", "[onnx]") {
+    graph_builder b({2, 3, 3});
+    b.stored("w", {3, 2, 1, 1}, {1, 2, 3, 4, 5, 6});
+    b.stored("b", {3}, {0.5f, -1, 2});
+    b.stored("gamma", {3}, {2, 1, 0.5f});
+    b.stored("beta", {3}, {0.25f, 0, -1});
+    b.stored("mean", {3}, {1, -1, 0});
+    b.stored("var", {3}, {4, 1, 0.25f});
+    b.node("Conv", "conv", {"x", "w", "b"}, "c");
+    b.set(b.node("BatchNormalization", "bn", {"c", "gamma", "beta", "mean", "var"}, "n"), "epsilon", 0.0f);
+    auto& clip = b.node("Clip", "clip", {"n"}, "y");  // opset < 11: bounds as attributes
+    b.set(clip, "min", 0.0f);
+    b.set(clip, "max", 6.0f);
+    const auto bytes = b.bytes("y");
+    using conv_t = tn::sequential<tn::input<2, 3, 3>, tn::conv2d<3, 1>, tn::relu6>;
+    tn::model<conv_t, double> m(1);
+    tn::import_onnx(m, bytes);
+    // scale = gamma / sqrt(var) = {1, 1, 1}; bias = (b - mean) * scale + beta
+    const std::vector<double> want{1, 3, 5, 2, 4, 6, -0.25, 0, 1};  // weights [c][f], then bias
+    CHECK(std::vector<double>(m.parameters().begin(), m.parameters().end()) == want);
+
+    auto wider = b.model;
+    for (auto& n : *wider.mutable_graph()->mutable_node())
+        if (n.op_type() == "Clip") attribute(n, "max").set_f(1.0f);
+    CHECK_THAT(
+        import_error<conv_t>(serialize(wider)),
+        Contains("node 'clip' (Clip): clips to [0, 1]; typenet's relu6 is Clip to [0, 6], the only one imported"));
+
+    graph_builder alone({2, 3, 3});  // not after a Conv: no typenet layer to fold into
+    for (const char* t : {"gamma", "beta", "mean", "var"}) alone.stored(t, {2}, {1, 1});
+    alone.node("BatchNormalization", "bn", {"x", "gamma", "beta", "mean", "var"}, "y");
+    CHECK_THAT(read_error(alone.bytes("y")), Contains("node 'bn' (BatchNormalization): is imported only right after "
+                                                      "a Conv whose output it alone reads"));
 }

@@ -1,9 +1,11 @@
 #pragma once
-// The ONNX semantics of each op the importer reads (io/onnx_graph.hpp lists them): its
-// attributes, weights and output shape, turned into the template arguments and the
-// typenet layout of the layer it becomes. Which layer that is comes from the op table
-// (io/onnx_ops.hpp), never from here, so an element-wise op needs no code of its own.
+// The ONNX semantics of each op the importer reads (io/onnx_graph.hpp lists them; Conv
+// and BatchNormalization are io/onnx_conv.hpp's): its attributes, weights and output
+// shape, turned into the template arguments and the typenet layout of the layer it
+// becomes. Which layer that is comes from the op table (io/onnx_ops.hpp), never from
+// here, so an element-wise op needs no code of its own.
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,8 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "onnx_ops.hpp"
-#include "onnx_proto.hpp"
+#include "onnx_conv.hpp"
 
 namespace typenet::onnx_import::detail {
 
@@ -37,13 +38,13 @@ inline std::vector<std::size_t> slope_fraction(float alpha) {
     return {};
 }
 
-/// Turns the nodes of the chain into layers, in order, tracking the per-sample shape.
-class node_importer : public node_access {
+/// Turns one node (two for a pair) into the layer it is, appended to the current chain.
+class node_importer : public conv_importer {
 public:
-    node_importer(const onnx::GraphProto& graph, std::string where) : node_access(std::move(where)), graph_(graph) {}
+    using conv_importer::conv_importer;
 
 protected:
-    /// Imports node `index` (the one consuming the chain); returns the chain's next tensor.
+    /// Imports node `index` (the one reading `current`); returns the tensor after it.
     std::string step(int index, const std::string& current, std::set<int>& visited) {
         const auto& node = graph_.node(index);
         const std::string& op = node.op_type();
@@ -58,10 +59,15 @@ protected:
         else if (op == "MatMul")
             return matmul(index, visited);
         else if (op == "Conv")
-            conv(node);
+            return conv(index, visited);
+        else if (op == "BatchNormalization")
+            fail(node, "is imported only right after a Conv whose output it alone reads (folded into the Conv)");
         else if (op == "MaxPool" || op == "AveragePool")
             pool(node);
-        else if (op == "Flatten") {
+        else if (op == "GlobalAveragePool") {
+            need_image(node);
+            add(node, op, {}, {shape_[0]});  // flat: the Flatten PyTorch puts after it is absorbed
+        } else if (op == "Flatten") {
             if (int_attribute(node, "axis", 1) != 1) fail(node, "axis other than 1 is not supported");
             flatten_to(node);
         } else if (op == "Reshape")
@@ -74,6 +80,8 @@ protected:
             add(node, op, {}, shape_);
         } else if (op == "LeakyRelu")
             leaky(node);
+        else if (op == "Clip")
+            clip(node);
         else if (op == "Pad")
             pad(node);
         else if (op == "Identity" || op == "Dropout") {
@@ -85,55 +93,7 @@ protected:
         return node.output(0);
     }
 
-    const onnx::GraphProto& graph_;
-    imported_graph out_;
-    std::map<std::string, std::vector<int>> consumers_;  ///< the nodes reading each computed tensor
-    std::vector<std::size_t> shape_;                     ///< the chain's per-sample shape so far
-
 private:
-    /// The table's row for ONNX op `op`: the typenet layer the node becomes.
-    const op_fact& layer_for(const onnx::NodeProto& node, std::string_view op) const {
-        const op_fact* fact = fact_for(op);
-        if (fact == nullptr) fail(node, "op type " + node.op_type() + " is not supported by typenet's importer");
-        return *fact;
-    }
-
-    void need_flat(const onnx::NodeProto& node) const {
-        if (shape_.size() != 1)
-            fail(node, "needs a flat input but receives " + shape_string(shape_) + " (no Flatten before it?)");
-    }
-    void need_image(const onnx::NodeProto& node) const {
-        if (shape_.size() != 3) fail(node, "needs an image input [C, H, W] but receives " + shape_string(shape_));
-    }
-    static std::string single_output(const onnx::NodeProto& node) {
-        return node.output_size() >= 1 ? node.output(0) : "";
-    }
-
-    /// Appends the layer of ONNX op `op` (the node's own, or the op it is equivalent to) with
-    /// its template arguments and output shape; `label` names the op(s) read, in messages.
-    imported_layer& add(const onnx::NodeProto& node, std::string_view op, std::vector<std::size_t> arguments,
-                        std::vector<std::size_t> out, std::string label = {}) {
-        const op_fact& fact = layer_for(node, op);
-        if (arguments.size() != fact.arity)
-            fail(node, "typenet's " + std::string(fact.layer) + " takes " + std::to_string(fact.arity) +
-                           " template arguments, the importer read " + std::to_string(arguments.size()));
-        std::uint64_t n = 1;
-        for (auto d : out) {
-            n *= d;  // d <= 3 * 2^24 and n <= 2^31 before: no overflow
-            if (d == 0 || n > max_elements) fail(node, "output shape " + shape_string(out) + " is empty or too large");
-        }
-        imported_layer l;
-        l.spec.name = std::string(fact.layer);
-        l.spec.arguments = std::move(arguments);
-        l.spec.input = shape_;
-        l.spec.output = out;
-        l.node = node.name();
-        l.op = label.empty() ? node.op_type() : std::move(label);
-        out_.layers.push_back(std::move(l));
-        shape_ = std::move(out);
-        return out_.layers.back();
-    }
-
     /// The layer of Gemm from W (stored [out][in] when transposed, else [in][out]) and an optional bias.
     void gemm_layer(const onnx::NodeProto& node, const onnx::TensorProto& w, bool transposed,
                     const onnx::TensorProto* b, const std::string& label) {
@@ -146,12 +106,13 @@ private:
             fail(node, "weight '" + w.name() + "' has shape " + shape_string(dims) + " but the input has " +
                            std::to_string(shape_[0]) + " features");
         const auto values = float_tensor(node, w);
-        std::vector<float> bias(units, 0.0f);
+        std::vector<double> bias(units, 0.0);
         if (b != nullptr) {
-            bias = float_tensor(node, *b);
-            if (bias.size() != units)
-                fail(node, "bias '" + b->name() + "' has " + std::to_string(bias.size()) + " values for " +
+            const auto v = float_tensor(node, *b);
+            if (v.size() != units)
+                fail(node, "bias '" + b->name() + "' has " + std::to_string(v.size()) + " values for " +
                                std::to_string(units) + " outputs");
+            bias.assign(v.begin(), v.end());
         }
         auto& l = add(node, "Gemm", {units}, {units}, label);
         l.weights.resize(in * units);
@@ -181,64 +142,21 @@ private:
         std::string output = single_output(node);
         const onnx::TensorProto* bias = nullptr;
         std::string label = "MatMul";
-        const auto it = consumers_.find(output);
-        if (it != consumers_.end() && it->second.size() == 1 && graph_.node(it->second.front()).op_type() == "Add") {
-            const auto& add_node = graph_.node(it->second.front());
-            if (add_node.input_size() != 2) fail(add_node, "expected two inputs");
-            // The product may be either operand of the Add; the other is the bias.
-            bias = &constant_input(add_node, add_node.input(0) == output ? 1 : 0, "bias");
-            visited.insert(it->second.front());
-            output = single_output(add_node);
-            label = "MatMul+Add";
+        const int next = sole_consumer(output, "Add");
+        // The product may be either operand of the Add; a stored other one is the bias (a
+        // computed one makes the Add a residual join, io/onnx_blocks.hpp).
+        if (next >= 0 && graph_.node(next).input_size() == 2) {
+            const auto& add_node = graph_.node(next);
+            const int other = add_node.input(0) == output ? 1 : 0;
+            if (is_constant(add_node.input(other))) {
+                bias = &constant_input(add_node, other, "bias");
+                visited.insert(next);
+                output = single_output(add_node);
+                label = "MatMul+Add";
+            }
         }
         gemm_layer(node, w, false, bias, label);
         return output;
-    }
-
-    void check_auto_pad(const onnx::NodeProto& node) const {
-        const auto auto_pad = string_attribute(node, "auto_pad");
-        if (!auto_pad.empty() && auto_pad != "NOTSET" && auto_pad != "VALID")
-            fail(node, "auto_pad " + auto_pad + " is not supported");
-    }
-
-    void conv(const onnx::NodeProto& node) {
-        need_image(node);
-        const auto& w = constant_input(node, 1, "weight");
-        const auto dims = tensor_dims(node, w);
-        if (dims.size() != 4 || dims[2] != dims[3] || dims[0] == 0 || dims[2] == 0)
-            fail(node, "weight '" + w.name() + "' has shape " + shape_string(dims) + "; expected [F, C, K, K]");
-        const std::size_t F = dims[0], C = dims[1], K = dims[2];
-        const auto group = int_attribute(node, "group", 1);
-        if (group != 1) fail(node, "group = " + std::to_string(group) + "; typenet supports 1");
-        check_auto_pad(node);
-        if (square(node, "dilations", 2, 1, 1) != 1) fail(node, "dilations other than 1 are not supported");
-        const std::size_t kernel = square(node, "kernel_shape", 2, static_cast<std::int64_t>(K), 1);
-        if (kernel != K)
-            fail(node, "kernel_shape " + std::to_string(kernel) + " but the weight has " + std::to_string(K));
-        const std::size_t stride = square(node, "strides", 2, 1, 1);
-        const std::size_t pad = square(node, "pads", 4, 0, 0);
-        if (C != shape_[0])
-            fail(node, "weight '" + w.name() + "' has shape " + shape_string(dims) + " but the input has " +
-                           std::to_string(shape_[0]) + " channels");
-        if (K > shape_[1] + 2 * pad || K > shape_[2] + 2 * pad)
-            fail(node, "kernel " + std::to_string(K) + " is larger than the padded input " + shape_string(shape_));
-        const auto values = float_tensor(node, w);
-        std::vector<float> bias(F, 0.0f);
-        if (node.input_size() >= 3 && !node.input(2).empty()) {
-            const auto& b = constant_input(node, 2, "bias");
-            bias = float_tensor(node, b);
-            if (bias.size() != F)
-                fail(node, "bias '" + b.name() + "' has " + std::to_string(bias.size()) + " values for " +
-                               std::to_string(F) + " filters");
-        }
-        const std::size_t oh = (shape_[1] + 2 * pad - K) / stride + 1, ow = (shape_[2] + 2 * pad - K) / stride + 1;
-        auto& l = add(node, "Conv", {F, K, stride, pad}, {F, oh, ow});
-        // PyTorch/ONNX [F][C][K][K] -> typenet [(c, ki, kj)][F]
-        const std::size_t Q = C * K * K;
-        l.weights.resize(Q * F);
-        for (std::size_t f = 0; f < F; ++f)
-            for (std::size_t q = 0; q < Q; ++q) l.weights[q * F + f] = values[f * Q + q];
-        l.bias = std::move(bias);
     }
 
     /// MaxPool and AveragePool: the layer {window, stride} of the node's own op.
@@ -258,7 +176,9 @@ private:
         add(node, node.op_type(), {K, S}, {shape_[0], (shape_[1] - K) / S + 1, (shape_[2] - K) / S + 1});
     }
 
+    /// A flatten layer, except right after global_avg_pool, whose output is already flat.
     void flatten_to(const onnx::NodeProto& node) {
+        if (shape_.size() == 1 && !chain_->empty() && chain_->back().spec.name == global_avg_pool::name) return;
         add(node, "Flatten", {}, {static_cast<std::size_t>(count(shape_))});
     }
 
@@ -307,6 +227,27 @@ private:
                            "<N, D> needs a slope in (0, 1] with at most 6 decimal places");
         }
         add(node, "LeakyRelu", std::move(fraction), shape_);
+    }
+
+    /// Clip to [0, 6] (bounds as inputs from opset 11, as attributes before): relu6.
+    void clip(const onnx::NodeProto& node) {
+        float bounds[2] = {-HUGE_VALF, HUGE_VALF};  // the ONNX defaults: no bound
+        const char* names[2] = {"min", "max"};
+        for (int k = 0; k < 2; ++k) {
+            bounds[k] = float_attribute(node, names[k], bounds[k]);
+            if (node.input_size() > k + 1 && !node.input(k + 1).empty()) {
+                const auto v = float_tensor(node, constant_input(node, k + 1, names[k]));
+                if (v.size() != 1) fail(node, std::string("its ") + names[k] + " is not a single value");
+                bounds[k] = v[0];
+            }
+        }
+        if (bounds[0] != 0.0f || bounds[1] != 6.0f) {
+            char text[64];
+            std::snprintf(text, sizeof text, "[%.9g, %.9g]", static_cast<double>(bounds[0]),
+                          static_cast<double>(bounds[1]));
+            fail(node, "clips to " + std::string(text) + "; typenet's relu6 is Clip to [0, 6], the only one imported");
+        }
+        add(node, "Clip", {}, shape_);
     }
 
     /// Pad: skipped when it pads nothing (PyTorch puts one before AveragePool), else refused.

@@ -1,7 +1,7 @@
 #pragma once
-// Reading an ONNX model into an imported_graph: the model is checked to be one chain
-// from its single input to its single output, and each node on it is imported in turn
-// (io/onnx_nodes.hpp). io/onnx_graph.hpp lists what is understood.
+// Reading an ONNX model into an imported_graph: the model is read from its single input
+// to its single output, each node imported in turn (io/onnx_nodes.hpp) and each split
+// into a block (io/onnx_blocks.hpp). io/onnx_graph.hpp lists what is understood.
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
@@ -14,16 +14,16 @@
 #include <utility>
 #include <vector>
 
-#include "onnx_nodes.hpp"
+#include "onnx_blocks.hpp"
 
 namespace typenet::onnx_import {
 
 namespace detail {
 
-class reader : node_importer {
+class reader : graph_walker {
 public:
     reader(const onnx::ModelProto& model, std::string where)
-        : node_importer(model.graph(), std::move(where)), model_(model) {}
+        : graph_walker(model.graph(), std::move(where)), model_(model) {}
 
     imported_graph run() {
         if (!model_.has_graph()) fail("the file holds no graph (not an ONNX model?)");
@@ -39,25 +39,19 @@ public:
         if (graph_.output_size() != 1)
             fail("the graph has " + std::to_string(graph_.output_size()) + " outputs; typenet imports one");
         const std::string& output = graph_.output(0).name();
-        std::string current = out_.input_name;
         std::set<int> visited;
-        while (true) {
-            const auto it = consumers_.find(current);
-            const std::size_t n = it == consumers_.end() ? 0 : it->second.size();
-            if (n == 0) {
-                if (current == output) break;
-                fail("tensor '" + current + "' ends the chain but is not the graph's output '" + output + "'");
-            }
-            if (n > 1) {
-                std::string names;
-                for (int i : it->second) names += (names.empty() ? "" : ", ") + describe(graph_.node(i));
-                fail("tensor '" + current + "' feeds " + std::to_string(n) + " nodes (" + names +
-                     "); typenet imports sequential graphs only");
-            }
-            const int i = it->second.front();
-            if (!visited.insert(i).second) fail("the graph has a cycle at node " + describe(graph_.node(i)));
-            current = step(i, current, visited);
+        const path_end end = walk(out_.input_name, visited, 0);
+        if (end.join >= 0) {
+            // Reached on one path only: its other inputs come from elsewhere than a split before it.
+            const auto& join = graph_.node(end.join);
+            std::string inputs;
+            for (const auto& in : join.input()) inputs += (inputs.empty() ? "'" : ", '") + in + "'";
+            fail(join, "its inputs " + inputs +
+                           " do not start at one tensor; typenet's residual and concat join paths that all "
+                           "start at the tensor where they split");
         }
+        if (end.tensor != output)
+            fail("tensor '" + end.tensor + "' ends the chain but is not the graph's output '" + output + "'");
         for (int i = 0; i < graph_.node_size(); ++i)
             if (!visited.count(i) && graph_.node(i).op_type() != "Constant")
                 fail("node " + describe(graph_.node(i)) + " is not on the chain from the input to the output");

@@ -2,7 +2,9 @@
 // The run-time description of a network read from an ONNX file (io/onnx_graph.hpp
 // reads it; io/onnx.hpp compares it with a declared type): each layer by its typenet
 // identity, its stable name and template arguments, so that one spelling serves every
-// layer and equals type_name<L>() of the layer it describes.
+// layer and equals type_name<L>() of the layer it describes. A block (residual, concat)
+// is a layer whose parts are chains of layers: residual {body} or {body, projection},
+// concat one chain per branch, as blocks/ lays out their parameters.
 //
 // Needs no protobuf: a program that only prints or compares descriptions includes this.
 #include <cstddef>
@@ -33,10 +35,13 @@ struct layer_spec {
 /// A layer read from the graph: what it is, where it came from, its parameters.
 struct imported_layer {
     layer_spec spec;
-    std::string node;            ///< name of the (first) ONNX node
-    std::string op;              ///< its op type, "MatMul+Add" for the pair
-    std::vector<float> weights;  ///< typenet layout: dense [in][out], conv2d [C*K*K][F]
-    std::vector<float> bias;
+    std::string node;  ///< name of the (first) ONNX node; of a block, its Add or Concat
+    std::string op;    ///< its op type, "MatMul+Add" for the pair, "Conv+BatchNormalization"
+    /// Typenet layout: dense [in][out], conv2d [C*K*K][F], depthwise_conv2d [K*K][C*M]. In
+    /// double: a BatchNormalization folded into a Conv is folded once, without float rounding.
+    std::vector<double> weights;
+    std::vector<double> bias;
+    std::vector<std::vector<imported_layer>> parts;  ///< a block's chains (see the file comment)
 };
 
 struct imported_graph {
@@ -65,13 +70,45 @@ inline std::string layer_string(const layer_spec& s) {
     return layer_name(s) + " " + shape_string(s.input) + " -> " + shape_string(s.output);
 }
 
+/// The spelling of a layer or block (any type with .spec and .parts: the imported one, or
+/// the one io/onnx.hpp expects), each name prefixed with `ns`: "residual<projection<conv2d<16,
+/// 1, 2, 0>>, conv2d<16, 3, 2, 1>, relu, conv2d<16, 3, 1, 1>>". A concat's branch of one layer
+/// is spelt bare, as concat<> accepts it.
+template <class Layer>
+std::string layer_name(const Layer& l, const std::string& ns = "") {
+    if (l.spec.name == "residual" || l.spec.name == "concat") {
+        const auto chain = [&](const auto& layers) {
+            std::string s;
+            for (std::size_t i = 0; i < layers.size(); ++i) s += (i ? ", " : "") + layer_name(layers[i], ns);
+            return s;
+        };
+        std::string s = ns + l.spec.name + "<";
+        if (l.spec.name == "residual") {
+            if (l.parts.size() > 1) s += ns + "projection<" + chain(l.parts[1]) + ">, ";
+            if (!l.parts.empty()) s += chain(l.parts[0]);
+        } else {
+            for (std::size_t i = 0; i < l.parts.size(); ++i)
+                s += (i ? ", " : "") +
+                     (l.parts[i].size() == 1 ? chain(l.parts[i]) : ns + "branch<" + chain(l.parts[i]) + ">");
+        }
+        return s + ">";
+    }
+    return ns + layer_name(l.spec);
+}
+
+/// "residual<conv2d<8, 3, 1, 1>, relu, conv2d<8, 3, 1, 1>> [8, 12, 12] -> [8, 12, 12]"
+template <class Layer>
+std::string layer_string(const Layer& l) {
+    return layer_name(l) + " " + shape_string(l.spec.input) + " -> " + shape_string(l.spec.output);
+}
+
 /// The typenet type declaration matching the graph, e.g.
 /// "using imported = typenet::sequential<typenet::input<1, 28, 28>, typenet::conv2d<6, 5, 1, 2>, ...>;"
 inline std::string declaration(const imported_graph& g, const std::string& alias = "imported") {
     std::string s = "using " + alias + " = typenet::sequential<typenet::input<";
     for (std::size_t i = 0; i < g.input.size(); ++i) s += (i ? ", " : "") + std::to_string(g.input[i]);
     s += ">";
-    for (const auto& l : g.layers) s += ", typenet::" + layer_name(l.spec);
+    for (const auto& l : g.layers) s += ", " + layer_name(l, "typenet::");
     return s + ">;";
 }
 
