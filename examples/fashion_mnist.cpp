@@ -22,7 +22,7 @@
 
 using namespace typenet;
 
-#include "fashion_models.hpp"  // the five networks the example trains (also read by tests)
+#include "fashion_models.hpp"  // the networks the example trains (also read by tests)
 using namespace fashion_models;
 
 struct settings {
@@ -194,8 +194,8 @@ int run_with(const settings& s, std::size_t default_epochs, const Optimizer& opt
 int main(int argc, char** argv) {
     settings s;
     CLI::App app{"Train and evaluate a classifier on Fashion-MNIST"};
-    app.add_option("-m,--model", s.model, "linear | mlp | lenet | cnn | bn-cnn")
-        ->check(CLI::IsMember({"linear", "mlp", "lenet", "cnn", "bn-cnn"}));
+    app.add_option("-m,--model", s.model, "linear | mlp | lenet | cnn | bn-cnn | resnet | mobilenet")
+        ->check(CLI::IsMember({"linear", "mlp", "lenet", "cnn", "bn-cnn", "resnet", "mobilenet"}));
     app.add_option("--optimizer", s.optimizer, "sgd | nesterov | adam | adamw")
         ->check(CLI::IsMember({"sgd", "nesterov", "adam", "adamw"}));
     app.add_flag("--augment", s.augment, "random horizontal flips and shifts of the training images");
@@ -223,6 +223,8 @@ int main(int argc, char** argv) {
         if (s.model == "mlp") return run<mlp>(s, 15, 0.01);
         if (s.model == "lenet") return run<lenet>(s, 30, 0.02);
         if (s.model == "bn-cnn") return run<bn_cnn>(s, 20, 0.05);
+        if (s.model == "resnet") return run<resnet>(s, 15, 0.05);
+        if (s.model == "mobilenet") return run<mobilenet>(s, 20, 0.05);
         return run<cnn>(s, 15, 0.02);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "fashion_mnist: %s\n", e.what());

@@ -94,21 +94,26 @@ namespace {
 
 /// Each weight tensor's sample variance against the rule it must have been drawn by:
 /// He, 2 / fan_in; Glorot uniform, 2 / (fan_in + fan_out) (its limit^2 / 3), and no value
-/// beyond the limit. expected lists the rules of the layers with weights, in order.
-template <class Arch>
-void check_initial_variances(const std::vector<init_rule>& expected) {
-    const model<Arch> m(3);
-    std::size_t k = 0;
-    boost::hana::for_each(Arch::reference_plan::types, [&](auto t) {
+/// beyond the limit. expected lists the rules of the layers with weights, in order, the
+/// layers inside blocks (a residual's body, then its projection) where the block stands.
+template <class Arch, class Plan>
+void check_plan_variances(const model<Arch>& m, std::size_t base, const std::vector<init_rule>& expected,
+                          std::size_t& k, bool top_level) {
+    boost::hana::for_each(Plan::types, [&](auto t) {
         using S = typename decltype(t)::type;
-        if constexpr (S::parameter_count > 0 && requires { S::weight_count; }) {
+        if constexpr (requires { typename S::body::plan; }) {
+            check_plan_variances<Arch, typename S::body::plan>(m, base + S::param_offset, expected, k, false);
+            if constexpr (requires { typename S::shortcut::plan; })
+                check_plan_variances<Arch, typename S::shortcut::plan>(
+                    m, base + S::param_offset + S::body::parameter_count, expected, k, false);
+        } else if constexpr (S::parameter_count > 0 && requires { S::weight_count; }) {
             using In = typename S::input_shape;
             using Out = typename S::output_shape;
             constexpr std::size_t filters = Out::rank == 3 ? Out::dims[0] : Out::size;
             constexpr std::size_t in_channels = In::rank == 3 ? In::dims[0] : In::size;
             constexpr std::size_t fan_in = S::weight_count / filters;          // C K K, or the inputs
             constexpr std::size_t fan_out = filters * (fan_in / in_channels);  // F K K, or the outputs
-            const auto w = m.parameters().subspan(S::param_offset, S::weight_count);
+            const auto w = m.parameters().subspan(base + S::param_offset, S::weight_count);
             double mean = 0, var = 0, largest = 0;
             for (float v : w) mean += v;
             mean /= static_cast<double>(w.size());
@@ -117,14 +122,22 @@ void check_initial_variances(const std::vector<init_rule>& expected) {
             REQUIRE(k < expected.size());
             const init_rule rule = expected[k++];
             const double want = rule == init_rule::he ? 2.0 / fan_in : 2.0 / (fan_in + fan_out);
-            INFO(type_name<Arch>() << ": layer " << S::layer_index << " " << type_name<typename S::layer>() << ", "
-                                   << w.size() << " weights, fan in " << fan_in << ", fan out " << fan_out);
-            CHECK(Arch::initialization_rules[S::layer_index] == rule);
+            INFO(type_name<Arch>() << ": weight tensor " << k << ", layer " << S::layer_index << " "
+                                   << type_name<typename S::layer>() << ", " << w.size() << " weights, fan in "
+                                   << fan_in << ", fan out " << fan_out);
+            if (top_level) CHECK(Arch::initialization_rules[S::layer_index] == rule);
             // The sample variance of n draws strays by about sqrt(2 / n) of itself.
             CHECK(std::abs(var - want) <= 5 * std::sqrt(2.0 / static_cast<double>(w.size())) * want);
             if (rule == init_rule::glorot) CHECK(largest <= std::sqrt(3 * want));
         }
     });
+}
+
+template <class Arch>
+void check_initial_variances(const std::vector<init_rule>& expected) {
+    const model<Arch> m(3);
+    std::size_t k = 0;
+    check_plan_variances<Arch, typename Arch::reference_plan>(m, 0, expected, k, true);
     CHECK(k == expected.size());
 }
 
@@ -138,8 +151,19 @@ TEST_CASE("the bundled models start with the variance their nonlinearity asks fo
     check_initial_variances<fashion_models::cnn>({he, he, he, glorot});
     // conv2d, batch_norm, relu: the convolution is drawn for the ReLU (He), not for batch_norm.
     check_initial_variances<fashion_models::bn_cnn>({he, he, he, glorot});
+    // A body's last convolution is drawn for the ReLU after its block; the projection's too.
+    check_initial_variances<fashion_models::resnet>({he, he, he, he, he, he, he, he, glorot});
+    // The linear projections of inverted residuals (no nonlinearity after them) are Glorot.
+    check_initial_variances<fashion_models::mobilenet>(
+        {he, he, he, glorot, he, he, glorot, he, he, glorot, he, glorot});
     check_initial_variances<sequential<input<8>, dense<16>, dropout<20>, tanh_act, dense<16>, gelu, dense<2>>>(
         {glorot, he, glorot});
+}
+
+TEST_CASE("the bundled mobilenet costs at most a quarter of bn-cnn's multiply-adds", "[model]") {
+    static_assert(4 * fashion_models::mobilenet::flops <= fashion_models::bn_cnn::flops);
+    INFO("mobilenet " << fashion_models::mobilenet::flops << " flops, bn-cnn " << fashion_models::bn_cnn::flops);
+    CHECK(4 * fashion_models::mobilenet::flops <= fashion_models::bn_cnn::flops);
 }
 
 TEST_CASE("layer names read like the declaration", "[model]") {

@@ -143,6 +143,14 @@ TEMPLATE_LIST_TEST_CASE("layer law: the fused plan computes what the reference p
         one_by_one.insert(one_by_one.end(), y.begin(), y.end());
     }
     CHECK(largest_relative_difference(one_by_one, batched) <= 1e-5);
+    // The inference network (batch_norm folded, dropout dropped, in blocks too) computes the same.
+    const auto folded = fold_for_inference(m);
+    std::vector<float> by_folded;
+    for (std::size_t i = 0; i < batch; ++i) {
+        const auto y = folded.predict(std::span<const float>(x.data() + i * Net::input_size, Net::input_size));
+        by_folded.insert(by_folded.end(), y.begin(), y.end());
+    }
+    CHECK(largest_relative_difference(by_folded, batched) <= 1e-4);
 }
 
 TEMPLATE_LIST_TEST_CASE("layer law: predict and a training step allocate nothing (" TYPENET_LAW_GROUP ")", "[laws]",
