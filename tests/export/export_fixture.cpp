@@ -3,7 +3,9 @@
 // in-memory models (model, bfloat16_model) give on a few inputs (as exact hex
 // floats), for test_exported to compare against. Then the export law: every case of
 // the layer-law list (tests/laws/law_cases.hpp) and a network of user-defined layers
-// (examples/custom), each as a header law_<k>.hpp, all listed in law_exports.hpp.
+// (examples/custom), each as a header law_<k>.hpp, and the branchy Fashion-MNIST models
+// (resnet, mobilenet: residual blocks, depthwise convolutions, batch norm folded inside
+// the bodies), all listed in law_exports.hpp.
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -12,6 +14,7 @@
 #include <typenet/typenet.hpp>
 
 #include "custom/custom_layers.hpp"
+#include "fashion_models.hpp"
 #include "laws/law_cases.hpp"
 
 using namespace typenet;
@@ -65,18 +68,22 @@ int main(int argc, char** argv) {
     list << "#pragma once\n";
     std::string models;
     std::size_t k = 0;
-    const auto law = [&]<class Net>(std::uint64_t seed) {
-        const std::string symbol = "law_" + std::to_string(k++);
+    const auto exported = [&]<class Net>(const std::string& symbol, std::uint64_t seed) {
         std::ofstream law_expected(dir + "/" + symbol + "_expected.hpp");
         write<Net>(dir, symbol, seed, weight_storage::value_type, law_expected);
         list << "#include \"" << symbol << ".hpp\"\n#include \"" << symbol << "_expected.hpp\"\n";
         models += " X(" + symbol + ")";
+    };
+    const auto law = [&]<class Net>(std::uint64_t seed) {
+        exported.template operator()<Net>("law_" + std::to_string(k++), seed);
     };
     [&]<class... Cases>(std::tuple<Cases...>*) {
         (law.template operator()<typename Cases::net>(20 + k), ...);
     }(static_cast<laws::all_cases*>(nullptr));
     law.template operator()<sequential<input<1, 8, 8>, conv2d<3, 3>, user::softsign, user::channel_scale, flatten,
                                        dense<4>, user::user_relu, dense<3>>>(40);
+    exported.template operator()<fashion_models::resnet>("exported_resnet", 50);
+    exported.template operator()<fashion_models::mobilenet>("exported_mobilenet", 51);
     list << "#define TYPENET_LAW_MODELS(X)" << models << "\n";
     return expected && list ? 0 : 1;
 }
