@@ -330,6 +330,51 @@ TEST_CASE("augmentation: flips and shifts, seeded, in place", "[augment]") {
     CHECK_THROWS_WITH((augmenter<float>({.max_shift = 3}, 1, 3, 4, 1)), Catch::Contains("max_shift"));
 }
 
+TEST_CASE("augmentation: cutout zeroes a square in every channel, clipped at the border, seeded", "[augment]") {
+    // A 2 x 4 x 5 image of ones.
+    augmenter<float> a({.cutout = 3}, 2, 4, 5, 1);
+    const auto zeros_after = [&](std::size_t cy, std::size_t cx) {
+        std::vector<float> img(40, 1.0f);
+        a.cut_out(img.data(), cy, cx);
+        std::vector<int> zero(40);
+        for (std::size_t i = 0; i < 40; ++i) zero[i] = img[i] == 0.0f;
+        return zero;
+    };
+    // Centred inside: rows 1..3, columns 1..3 of both channels.
+    std::vector<int> inside(40, 0);
+    for (std::size_t c = 0; c < 2; ++c)
+        for (std::size_t y = 1; y <= 3; ++y)
+            for (std::size_t x = 1; x <= 3; ++x) inside[(c * 4 + y) * 5 + x] = 1;
+    CHECK(zeros_after(2, 2) == inside);
+    // At the corner: only the 2 x 2 part inside the image.
+    std::vector<int> corner(40, 0);
+    for (std::size_t c = 0; c < 2; ++c)
+        for (std::size_t y = 0; y <= 1; ++y)
+            for (std::size_t x = 0; x <= 1; ++x) corner[(c * 4 + y) * 5 + x] = 1;
+    CHECK(zeros_after(0, 0) == corner);
+    // Even side 2 at (3, 4): rows 2..3, columns 3..4.
+    augmenter<float> even({.cutout = 2}, 1, 4, 5, 1);
+    std::vector<float> img(20, 1.0f);
+    even.cut_out(img.data(), 3, 4);
+    CHECK(std::count(img.begin(), img.end(), 0.0f) == 4);
+    CHECK(img[2 * 5 + 3] == 0.0f);
+    CHECK(img[3 * 5 + 4] == 0.0f);
+
+    // apply: every image loses between 1 and 9 pixels per channel (the square clipped), the same for one seed.
+    std::vector<float> batch1(40 * 30, 1.0f), batch2 = batch1;
+    augmenter<float>({.cutout = 3}, 2, 4, 5, 3).apply(batch1.data(), 30);
+    augmenter<float>({.cutout = 3}, 2, 4, 5, 3).apply(batch2.data(), 30);
+    CHECK(batch1 == batch2);
+    for (std::size_t i = 0; i < 30; ++i) {
+        const auto first = batch1.begin() + static_cast<std::ptrdiff_t>(i * 40);
+        const auto zeros = std::count(first, first + 20, 0.0f);
+        CHECK(zeros >= 1);
+        CHECK(zeros <= 9);
+        CHECK(std::count(first + 20, first + 40, 0.0f) == zeros);  // the same square in the second channel
+    }
+    CHECK_THROWS_WITH((augmenter<float>({.cutout = 5}, 1, 4, 5, 1)), Catch::Contains("cutout"));
+}
+
 // ---------------------------------------------------------------- training
 
 TEST_CASE("a batch-normalised network with dropout learns with every optimiser", "[training]") {

@@ -701,7 +701,7 @@ TEST_CASE(
     const std::uint64_t sum = detail::fnv1a64(std::span<const unsigned char>(old.data(), old.size() - 8));
     for (std::size_t k = 0; k < 8; ++k) old[old.size() - 8 + k] = static_cast<unsigned char>(sum >> (8 * k));
     write(old);
-    refused(options, "checkpoint format version 1; this typenet reads version 2");
+    refused(options, "checkpoint format version 1; this typenet reads version 3");
 
     write(good);
     fit_options other = options;
@@ -710,6 +710,9 @@ TEST_CASE(
     other = options;
     other.augment.horizontal_flip = false;
     refused(other, "augment.horizontal_flip = 1, this one has 0");
+    other = options;
+    other.augment.cutout = 2;
+    refused(other, "augment.cutout = 0, this one has 2");
     other = options;
     other.threads = 2;
     refused(other, "threads = 1, this one has 2");

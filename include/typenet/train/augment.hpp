@@ -1,6 +1,8 @@
 #pragma once
-// Data augmentation of image batches: random horizontal flips and small random
-// translations (zero-filled), drawn per sample from a seeded engine. It works in
+// Data augmentation of image batches: random horizontal flips, small random
+// translations (zero-filled) and cutout (a zeroed square at a random place, which
+// makes a classifier use all of an object rather than its most telling patch),
+// drawn per sample from a seeded engine. It works in
 // place on a gathered batch (the trainer's own buffer, never the data set) through
 // one image-sized buffer allocated at construction: no allocation per batch.
 #include <algorithm>
@@ -17,8 +19,9 @@ namespace typenet {
 struct augmentation {
     bool horizontal_flip = false;  ///< mirror left-right with probability 1/2
     std::size_t max_shift = 0;     ///< translate by up to this many pixels in x and in y (uniform in [-s, s])
+    std::size_t cutout = 0;        ///< zero a cutout x cutout square centred on a uniform pixel, clipped at the border
 
-    bool enabled() const noexcept { return horizontal_flip || max_shift > 0; }
+    bool enabled() const noexcept { return horizontal_flip || max_shift > 0 || cutout > 0; }
 };
 
 /// Applies an augmentation to C x H x W images.
@@ -30,6 +33,10 @@ public:
         if (a.max_shift >= std::min(height, width))
             throw std::invalid_argument("augmentation: max_shift " + std::to_string(a.max_shift) +
                                         " must be smaller than the image (" + std::to_string(height) + " x " +
+                                        std::to_string(width) + ")");
+        if (a.cutout > std::min(height, width))
+            throw std::invalid_argument("augmentation: cutout " + std::to_string(a.cutout) +
+                                        " must not be larger than the image (" + std::to_string(height) + " x " +
                                         std::to_string(width) + ")");
     }
 
@@ -43,9 +50,21 @@ public:
                             static_cast<std::ptrdiff_t>(a_.max_shift);
             const auto dx = static_cast<std::ptrdiff_t>(a_.max_shift > 0 ? rng_.below(range) : a_.max_shift) -
                             static_cast<std::ptrdiff_t>(a_.max_shift);
-            if (!flip && dx == 0 && dy == 0) continue;
-            transform(x + b * size, flip, dy, dx);
+            if (flip || dx != 0 || dy != 0) transform(x + b * size, flip, dy, dx);
+            if (a_.cutout > 0) cut_out(x + b * size, rng_.below(h_), rng_.below(w_));
         }
+    }
+
+    /// Zeroes, in every channel, the cutout-sided square centred on (cy, cx) (for an even
+    /// side, the centre is the pixel right of and below the middle), clipped at the border.
+    void cut_out(T* img, std::size_t cy, std::size_t cx) {
+        const std::size_t half = a_.cutout / 2;
+        const std::size_t y0 = cy > half ? cy - half : 0, x0 = cx > half ? cx - half : 0;
+        const std::size_t rest = a_.cutout - half;  // rows/columns from the centre on
+        const std::size_t y1 = std::min(h_, cy + rest), x1 = std::min(w_, cx + rest);
+        for (std::size_t c = 0; c < c_; ++c)
+            for (std::size_t y = y0; y < y1; ++y)
+                std::fill(img + (c * h_ + y) * w_ + x0, img + (c * h_ + y) * w_ + x1, T(0));
     }
 
     /// Where the augmentation's random stream stands, for checkpoints: an augmenter

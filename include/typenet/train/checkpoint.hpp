@@ -14,18 +14,18 @@
 // are written and read with io/binary_codec.hpp, as a weight file's are; the
 // format itself, its limits and its checks are this header's own.
 //
-// File format, version 2; integers little-endian, strings and arrays as a uint64
+// File format, version 3; integers little-endian, strings and arrays as a uint64
 // count then the items, doubles as their IEEE bits (uint64). A "generator" is 44
 // bytes: its 4 state words (uint64), spare normal (double), has-spare (uint32).
 //
 //   8      magic "TNCHKPT\0"
-//   4      format version (uint32) = 2
+//   4      format version (uint32) = 3
 //   4      element type (uint32): 4 = float, 8 = double
 //   8+n    architecture name (string), type_name<Arch>(); 8 fingerprint (uint64, FNV-1a of it)
 //   8+n    optimiser name (string), type_name<Optimizer>()
-//   8 x 9  the run's settings (uint64): samples in the data set, validation
+//   8 x 10 the run's settings (uint64): samples in the data set, validation
 //          samples, batch size, threads, epochs, seed, shuffle, augmentation's
-//          horizontal flip and max shift -- a resume under other settings could
+//          horizontal flip, max shift and cutout -- a resume under other settings could
 //          not reproduce the run and is refused
 //   8      epoch (uint64): the 1-based epoch to run or continue
 //   8      position (uint64): samples of that epoch already trained on; 0 means
@@ -44,8 +44,9 @@
 //   8      checksum: FNV-1a 64 of every byte before it
 //
 // Any other version is refused with a weights_error naming both. Version 1 held
-// neither the batch_norm statistics nor the dropout and augmentation streams, so
-// it could not resume a run exactly; such a run is restarted, not continued.
+// neither the batch_norm statistics nor the dropout and augmentation streams, and
+// version 2 not the cutout setting, so neither can resume a run exactly; such a run
+// is restarted, not continued.
 //
 // Every problem with a checkpoint is reported as a weights_error: it is the type
 // fit()'s callers have always caught for them, and README.md documents it.
@@ -73,7 +74,7 @@ namespace typenet {
 /// The settings a run must keep to be resumed (see the format above).
 struct checkpoint_settings {
     std::uint64_t samples = 0, validation = 0, batch_size = 0, threads = 0, epochs = 0, seed = 0, shuffle = 0;
-    std::uint64_t horizontal_flip = 0, max_shift = 0;  ///< the augmentation (fit_options::augment)
+    std::uint64_t horizontal_flip = 0, max_shift = 0, cutout = 0;  ///< the augmentation (fit_options::augment)
     bool operator==(const checkpoint_settings&) const = default;
 };
 
@@ -90,7 +91,7 @@ struct checkpoint_info {
 namespace detail {
 
 inline constexpr std::array<unsigned char, 8> checkpoint_magic = {'T', 'N', 'C', 'H', 'K', 'P', 'T', '\0'};
-inline constexpr std::uint32_t checkpoint_format_version = 2;
+inline constexpr std::uint32_t checkpoint_format_version = 3;
 inline constexpr std::uint64_t checkpoint_generator_bytes = 4 * 8 + 8 + 4;
 
 // Limits on the names, checked before anything is allocated for them: a flipped
@@ -178,7 +179,7 @@ std::vector<unsigned char> encode_checkpoint(std::span<const T> parameters, std:
     w.str(type_name<Optimizer>());
     const auto& s = p.settings;
     for (std::uint64_t v : {s.samples, s.validation, s.batch_size, s.threads, s.epochs, s.seed, s.shuffle,
-                            s.horizontal_flip, s.max_shift})
+                            s.horizontal_flip, s.max_shift, s.cutout})
         w.u64(v);
     w.u64(p.epoch);
     w.u64(p.position);
@@ -236,12 +237,13 @@ inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, 
     r.take(checkpoint_magic.size(), "the magic bytes");
     const std::uint32_t version = r.u32("the format version");
     if (version != checkpoint_format_version)
-        throw weights_error(where + "checkpoint format version " + std::to_string(version) +
-                            "; this typenet reads version " + std::to_string(checkpoint_format_version) +
-                            (version < checkpoint_format_version
-                                 ? " (older checkpoints lack batch_norm statistics and the dropout and augmentation "
-                                   "streams, so they cannot resume a run exactly; restart the run)"
-                                 : ""));
+        throw weights_error(
+            where + "checkpoint format version " + std::to_string(version) + "; this typenet reads version " +
+            std::to_string(checkpoint_format_version) +
+            (version < checkpoint_format_version
+                 ? " (older checkpoints lack batch_norm statistics, the dropout and augmentation "
+                   "streams or the cutout setting, so they cannot resume a run exactly; restart the run)"
+                 : ""));
     parsed_checkpoint c;
     c.element_code = r.u32("the element type");
     if (c.element_code != 4 && c.element_code != 8)
@@ -252,7 +254,7 @@ inline parsed_checkpoint parse_checkpoint(std::span<const unsigned char> bytes, 
     c.info.optimizer = r.str(checkpoint_max_optimizer_name, "the optimiser name");
     auto& s = c.progress.settings;
     for (std::uint64_t* v : {&s.samples, &s.validation, &s.batch_size, &s.threads, &s.epochs, &s.seed, &s.shuffle,
-                             &s.horizontal_flip, &s.max_shift})
+                             &s.horizontal_flip, &s.max_shift, &s.cutout})
         *v = r.u64("the run's settings");
     c.progress.epoch = r.u64("the epoch");
     c.progress.position = r.u64("the position in the epoch");
@@ -343,6 +345,7 @@ fit_progress load_checkpoint(const std::filesystem::path& path, std::span<T> par
     mismatch("shuffle", s.shuffle, settings.shuffle);
     mismatch("augment.horizontal_flip", s.horizontal_flip, settings.horizontal_flip);
     mismatch("augment.max_shift", s.max_shift, settings.max_shift);
+    mismatch("augment.cutout", s.cutout, settings.cutout);
     if (c.parameter_count != parameters.size())
         throw weights_error(where + "the checkpoint holds " + std::to_string(c.parameter_count) +
                             " parameters, the model has " + std::to_string(parameters.size()));

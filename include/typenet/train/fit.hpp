@@ -53,7 +53,7 @@ struct fit_options {
     std::filesystem::path checkpoint_path = {};
     std::size_t checkpoint_every_batches = 0;  ///< 0: at the end of each epoch only
     bool resume = false;
-    augmentation augment = {};  ///< random flips / shifts of training images (image inputs), seeded by `seed`
+    augmentation augment = {};  ///< random flips / shifts / cutout of training images (image inputs), seeded by `seed`
     /// Called after each epoch with its record (e.g. to evaluate on a test set); its time is not in rec.seconds.
     std::function<void(const epoch_record&)> on_epoch = {};
 };
@@ -131,7 +131,8 @@ history fit_checked(model<Arch, T>& m, const Data& data, Loss loss, Optimizer op
                    options.seed,
                    options.shuffle ? 1u : 0u,
                    options.augment.horizontal_flip ? 1u : 0u,
-                   options.augment.max_shift};
+                   options.augment.max_shift,
+                   options.augment.cutout};
     if (options.resume && std::filesystem::exists(options.checkpoint_path)) {
         // Throws before changing anything unless the file fits this model, run and trainer.
         at = detail::load_checkpoint<Arch, T, Optimizer>(options.checkpoint_path, m.parameters(), m.state(),
