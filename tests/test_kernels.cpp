@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <typenet/kernels/gemm.hpp>
+#include <typenet/kernels/transpose.hpp>
 #include <typenet/kernels/row_products.hpp>
 #include <typenet/kernels/simd.hpp>
 #include <typenet/core/random.hpp>

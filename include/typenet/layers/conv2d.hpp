@@ -33,6 +33,7 @@
 #include "../kernels/im2col.hpp"
 #include "../kernels/row_products.hpp"
 #include "../kernels/sliding_convolution.hpp"
+#include "../kernels/transpose.hpp"
 #include "activations.hpp"
 #include "epilogues.hpp"
 #include "feature_maps.hpp"

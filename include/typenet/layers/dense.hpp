@@ -13,6 +13,7 @@
 
 #include "../core/random.hpp"
 #include "../kernels/gemm.hpp"
+#include "../kernels/transpose.hpp"
 #include "activations.hpp"
 #include "epilogues.hpp"
 #include "initialization.hpp"
