@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
         if (s.model == "mlp") return run<mlp>(s, 15, 0.01);
         if (s.model == "lenet") return run<lenet>(s, 30, 0.02);
         if (s.model == "bn-cnn") return run<bn_cnn>(s, 20, 0.05);
-        if (s.model == "resnet") return run<resnet>(s, 15, 0.05);
+        if (s.model == "resnet") return run<resnet>(s, 30, 0.05);
         // A network this small underfits rather than overfits: less decay, more epochs.
         if (s.model == "mobilenet") return run<mobilenet>(s, 40, 0.05, 1e-4);
         return run<cnn>(s, 15, 0.02);

@@ -152,10 +152,10 @@ TEST_CASE("the bundled models start with the variance their nonlinearity asks fo
     // conv2d, batch_norm, relu: the convolution is drawn for the ReLU (He), not for batch_norm.
     check_initial_variances<fashion_models::bn_cnn>({he, he, he, glorot});
     // A body's last convolution is drawn for the ReLU after its block; the projection's too.
-    check_initial_variances<fashion_models::resnet>({he, he, he, he, he, he, he, he, glorot});
+    check_initial_variances<fashion_models::resnet>({he, he, he, he, he, he, he, he, he, he, he, glorot});
     // The linear projections of inverted residuals (no nonlinearity after them) are Glorot.
     check_initial_variances<fashion_models::mobilenet>(
-        {he, he, he, glorot, he, he, glorot, he, he, glorot, he, glorot});
+        {he, he, he, glorot, he, he, glorot, he, he, glorot, he, he, glorot});
     check_initial_variances<sequential<input<8>, dense<16>, dropout<20>, tanh_act, dense<16>, gelu, dense<2>>>(
         {glorot, he, glorot});
 }
