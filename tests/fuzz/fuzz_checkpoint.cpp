@@ -67,16 +67,7 @@ public:
         step_ =
             std::make_unique<Trainer>(model_, tn::softmax_cross_entropy{}, run.optimizer, batch_, o.threads, o.seed);
         step_->set_augmentation(o.augment, o.seed + 1);
-        settings_ = {data_.size(),
-                     validation,
-                     o.batch_size,
-                     o.threads,
-                     o.epochs,
-                     o.seed,
-                     o.shuffle ? 1u : 0u,
-                     o.augment.horizontal_flip ? 1u : 0u,
-                     o.augment.max_shift,
-                     o.augment.cutout};
+        settings_ = tn::detail::checkpoint_settings_of(o, data_.size(), validation);
         // Values unlike the initial ones (zeros, 0 and 1), so that a partial copy shows.
         auto& state = step_->optimizer_state();
         for (std::size_t i = 0; i < state.values().size(); ++i) state.values()[i] = static_cast<T>(0.5 + 0.001 * i);
@@ -173,8 +164,8 @@ private:
     /// Where the history starts in a checkpoint of this run (format in checkpoint.hpp).
     std::size_t history_offset(const tn::detail::fit_progress& at) const {
         const std::size_t generator = tn::detail::checkpoint_generator_bytes;
-        return 8 + 4 + 4 + (8 + tn::type_name<Arch>().size()) + 8 + (8 + tn::type_name<Optimizer>().size()) + 10 * 8 +
-               4 * 8 + generator + (8 + generator * at.streams.dropout.size()) +
+        return 8 + 4 + 4 + (8 + tn::type_name<Arch>().size()) + 8 + (8 + tn::type_name<Optimizer>().size()) +
+               sizeof(tn::checkpoint_settings) + 4 * 8 + generator + (8 + generator * at.streams.dropout.size()) +
                (4 + (at.streams.augmentation ? generator : 0)) + (8 + 8 * at.order.size());
     }
 

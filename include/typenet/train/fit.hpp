@@ -90,6 +90,21 @@ inline void validate_fit_options(const fit_options& o) {
             throw std::invalid_argument("fit: the directory of checkpoint_path, " + dir.string() + ", does not exist");
     }
 }
+
+/// The settings a checkpoint of this run records and a resume must match (checkpoint.hpp),
+/// for a data set of `samples` with `validation` of them held out.
+inline checkpoint_settings checkpoint_settings_of(const fit_options& o, std::size_t samples, std::size_t validation) {
+    return {samples,
+            validation,
+            o.batch_size,
+            o.threads,
+            o.epochs,
+            o.seed,
+            o.shuffle ? 1u : 0u,
+            o.augment.horizontal_flip ? 1u : 0u,
+            o.augment.max_shift,
+            o.augment.cutout};
+}
 }  // namespace detail
 
 namespace detail {
@@ -123,16 +138,7 @@ history fit_checked(model<Arch, T>& m, const Data& data, Loss loss, Optimizer op
     // and augmentation (the trainer's). Leaving any out would resume a different run.
     const std::size_t batches = (train.size() + batch - 1) / batch;
     detail::fit_progress at;  // where the run stands; what a checkpoint records
-    at.settings = {data.size(),
-                   validation_count,
-                   options.batch_size,
-                   options.threads,
-                   options.epochs,
-                   options.seed,
-                   options.shuffle ? 1u : 0u,
-                   options.augment.horizontal_flip ? 1u : 0u,
-                   options.augment.max_shift,
-                   options.augment.cutout};
+    at.settings = detail::checkpoint_settings_of(options, data.size(), validation_count);
     if (options.resume && std::filesystem::exists(options.checkpoint_path)) {
         // Throws before changing anything unless the file fits this model, run and trainer.
         at = detail::load_checkpoint<Arch, T, Optimizer>(options.checkpoint_path, m.parameters(), m.state(),
