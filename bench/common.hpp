@@ -6,6 +6,8 @@
 //
 //   RESULT <library> <model> <metric> <threads> <value>
 //
+// models: mlp, lenet, bn-cnn, resnet, mobilenet (the last three as examples/fashion_models.hpp
+// declares them; MODELS picks which run).
 // metrics: epoch_s (one training epoch, batch 64, plain SGD lr 0.01, seconds),
 // latency_us (batch-1 inference with argmax, median of 10 000 calls, microseconds),
 // throughput (batch-256 inference with the class of every sample, samples per second).
@@ -16,6 +18,7 @@
 #include <cstdlib>
 #include <numeric>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <typenet/core/random.hpp>
@@ -100,6 +103,24 @@ inline void report(const char* library, const char* model, const char* metric, s
 /// Threads from the command line (first argument), default 1.
 inline std::size_t threads_argument(int argc, char** argv) {
     return argc > 1 ? static_cast<std::size_t>(std::max(1, std::atoi(argv[1]))) : 1;
+}
+
+/// The benchmark's models by the names of the table (and of MODELS=): the MLP and
+/// LeNet, and the CNNs examples/fashion_mnist trains (--model bn-cnn, resnet, mobilenet).
+inline constexpr std::string_view model_names[] = {"mlp", "lenet", "bn-cnn", "resnet", "mobilenet"};
+
+/// Whether the model named `name` was asked for: MODELS (space- or comma-separated,
+/// bench/run.sh sets it) names it, or MODELS is unset and `name` is one of `fallback`.
+inline bool selected(std::string_view name, std::string_view fallback = "mlp lenet") {
+    const char* env = std::getenv("MODELS");
+    std::string_view list = env != nullptr ? std::string_view(env) : fallback;
+    while (!list.empty()) {
+        const std::size_t end = list.find_first_of(" ,");
+        if (list.substr(0, end) == name) return true;
+        if (end == std::string_view::npos) break;
+        list.remove_prefix(end + 1);
+    }
+    return false;
 }
 
 /// Keeps the compiler from dropping a result.

@@ -3,6 +3,8 @@
 # (bench/common.hpp), REPEATS times at 1 and 2 threads, then prints one table:
 # medians with min-max, and typenet's speed-up over each peer.
 #   bench/run.sh            (REPEATS=3 by default; needs scripts/install-deps.sh --bench)
+#   MODELS="bn-cnn mobilenet"  the models to run, in the table's order (default: all five,
+#                           mlp lenet bn-cnn mobilenet resnet; resnet's epochs take most of the time)
 #   PAIRS=n                 epochs (and MLP throughputs) in turns per model and thread count (bench/paired_epochs; 7 by default)
 #   REPORT_ONLY=1           print the table of the last run's results again
 # libtorch's 2-thread rows run in three OpenMP / OpenBLAS thread settings and dlib's at
@@ -10,12 +12,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${REPEATS:-3}
+export MODELS=${MODELS:-mlp lenet bn-cnn mobilenet resnet}
+for m in $MODELS; do
+  case "$m" in mlp|lenet|bn-cnn|mobilenet|resnet) ;; *) echo "bench/run.sh: unknown model '$m' in MODELS (mlp lenet bn-cnn mobilenet resnet)" >&2; exit 2 ;; esac
+done
+has_model() { case " $MODELS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 build=${BUILD_DIR:-build-bench}
 results="$build/results.txt"   # raw RESULT lines, kept for a second look (REPORT_ONLY=1 prints their table again)
 blas_note="$build/openblas_core.txt"  # which OpenBLAS kernels the peers ran on (printed in the table's header)
 if [ -z "${REPORT_ONLY:-}" ]; then
 cmake -S . -B "$build" -DTYPENET_BUILD_BENCH=ON -DTYPENET_BUILD_TESTS=OFF -DTYPENET_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" -j2 --target fma_peak blas_core typenet_bench torch_bench dlib_bench paired_epochs >/dev/null
+cmake --build "$build" -j2 --target fma_peak blas_core typenet_bench conv_layers torch_bench dlib_bench paired_epochs >/dev/null
 : >"$results"
 # The peers' BLAS at its best: OpenBLAS picks its kernels from the CPU model, and a
 # release that does not know the model falls back to a generic core (0.3.21 on Emerald
@@ -56,6 +63,8 @@ for r in $(seq "$repeats"); do
   # The probe in every round: on a shared machine the peak itself moves (86-173 GFLOP/s
   # seen within an hour), and its range tells how quiet the round was.
   "$build/bench/fma_peak" 2>/dev/null >>"$results"
+  # Every convolution of the CNNs asked for, alone (one thread): GFLOP/s of its three products.
+  if has_model bn-cnn || has_model resnet || has_model mobilenet; then "$build/bench/conv_layers" >>"$results"; fi
   "$build/bench/typenet_bench" 1 >>"$results"
   peer libtorch@omp1-blas1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$build/bench/torch_bench" 1 1
   # dlib: its CPU layers run on OpenBLAS (and its dnn_trainer keeps a worker thread of its own).
@@ -115,9 +124,15 @@ if [ -z "${REPORT_ONLY:-}" ]; then
 # libtorch and typenet epochs in turns in one process: a ratio per pair, free of the
 # machine's drift. At 2 threads each part runs with libtorch's fastest setting for its
 # row in the rounds above (its 1-thread setting where that was faster).
-peer paired@omp1-blas1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$build/bench/paired_epochs" 1 "${PAIRS:-7}" all 1
+# (The MLP and LeNet only: their epochs take a second, the CNNs' tens of seconds.)
 for part in "mlp epoch_s mlp" "lenet epoch_s lenet" "mlp throughput throughput"; do
   read -r model metric what <<<"$part"
+  has_model "$model" || continue
+  peer paired@omp1-blas1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$build/bench/paired_epochs" 1 "${PAIRS:-7}" "$what" 1
+done
+for part in "mlp epoch_s mlp" "lenet epoch_s lenet" "mlp throughput throughput"; do
+  read -r model metric what <<<"$part"
+  has_model "$model" || continue
   setting=$(best_torch_setting "$model" "$metric")
   omp=${setting#omp}; omp=${omp%%-*}; blas=${setting##*blas}
   peer "paired@$setting" OMP_NUM_THREADS="$omp" OPENBLAS_NUM_THREADS="$blas" "$build/bench/paired_epochs" 2 "${PAIRS:-7}" "$what" "$omp"
@@ -128,9 +143,9 @@ simd_level=$(grep -q -w avx512f /proc/cpuinfo && echo avx512f || (grep -q -w avx
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $simd_level"
 cat "$blas_note" 2>/dev/null || true
 echo "Packages: $(dpkg-query -W -f='${Package} ${Version}; ' xtensor-dev libxsimd-dev libtorch-dev libdlib-dev libopenblas0-pthread 2>/dev/null)"
-echo "Command: REPEATS=$repeats bench/run.sh   ($(date -u +%Y-%m-%d))"
+echo "Command: REPEATS=$repeats MODELS=\"$MODELS\" bench/run.sh   ($(date -u +%Y-%m-%d))"
 echo
-awk "$stats_awk"'
+awk -v models_asked="$MODELS" -v results_file="$results" "$stats_awk"'
   function cell(lib, key,   m, med) {
     m = sortv(lib, key); if (!m) return "-"
     med = median(lib, key); m = sortv(lib, key)
@@ -160,8 +175,8 @@ awk "$stats_awk"'
     print "| model | metric | threads | typenet | libtorch | dlib | typenet vs libtorch | typenet vs dlib |"
     print "|---|---|---|---|---|---|---|---|"
     # latency_bf16_us: typenet with bfloat16 weights against the float latency of the peers.
-    split("mlp lenet", models, " "); split("epoch_s latency_us latency_bf16_us throughput", metrics, " ")
-    for (mi = 1; mi <= 2; mi++) for (ti = 1; ti <= 4; ti++) for (th = 1; th <= 2; th++) {
+    nm = split(models_asked, models, " "); split("epoch_s latency_us latency_bf16_us throughput", metrics, " ")
+    for (mi = 1; mi <= nm; mi++) for (ti = 1; ti <= 4; ti++) for (th = 1; th <= 2; th++) {
       key = models[mi] "|" metrics[ti] "|" th
       if (!(key in keys)) continue
       pm = metrics[ti] == "latency_bf16_us" ? "latency_us" : metrics[ti]
@@ -180,7 +195,7 @@ awk "$stats_awk"'
     for (si = 1; si <= 6; si++) printf "---|"
     printf "\n"
     split("epoch_s latency_us throughput", peer_metrics, " ")
-    for (mi = 1; mi <= 2; mi++) for (ti = 1; ti <= 3; ti++) {
+    for (mi = 1; mi <= nm; mi++) for (ti = 1; ti <= 3; ti++) {
       printf "| %s | %s |", models[mi], peer_metrics[ti]
       for (si = 1; si <= 6; si++) {
         k = models[mi] "|" peer_metrics[ti] "|" 2
@@ -192,23 +207,51 @@ awk "$stats_awk"'
     pairs = 0
     for (l in libs) if (index(l, "paired@") == 1 && count[l, "mlp|epoch_speedup|1"]) pairs = count[l, "mlp|epoch_speedup|1"]
     printf "\nEpochs in turns in one process (bench/paired_epochs, %s pairs, the side that runs first alternating), libtorch time over typenet time, median (min–max):", pairs
-    for (mi = 1; mi <= 2; mi++) for (th = 1; th <= 2; th++)
-      printf " %s %d thread%s %s;", models[mi], th, (th > 1 ? "s" : ""), paired_cell(models[mi] "|epoch_speedup|" th, th)
+    for (mi = 1; mi <= nm; mi++) for (th = 1; th <= 2; th++)
+      if (models[mi] == "mlp" || models[mi] == "lenet")
+        printf " %s %d thread%s %s;", models[mi], th, (th > 1 ? "s" : ""), paired_cell(models[mi] "|epoch_speedup|" th, th)
     printf "\n"
     printf "MLP batch-256 throughput in turns (the same pairs), typenet over libtorch, median (min–max):"
     for (th = 1; th <= 2; th++)
       printf " %d thread%s %s;", th, (th > 1 ? "s" : ""), paired_cell("mlp|throughput_speedup|" th, th)
     printf "\n"
     printf "\nTest accuracy after the one-epoch run (typenet, float weights → bfloat16 weights):"
-    for (mi = 1; mi <= 2; mi++)
+    for (mi = 1; mi <= nm; mi++)
       printf " %s %s → %s;", models[mi], cell("typenet", models[mi] "|test_accuracy|1"), cell("typenet", models[mi] "|test_accuracy_bf16|1")
     printf "\n"
+    # typenet on two threads against one, its own epochs (medians).
+    printf "\ntypenet epoch, 1 thread over 2 threads (medians):"
+    for (mi = 1; mi <= nm; mi++) {
+      one = median("typenet", models[mi] "|epoch_s|1"); two = median("typenet", models[mi] "|epoch_s|2")
+      if (one && two) printf " %s %.2f×;", models[mi], one / two
+    }
+    printf "\n"
     peak = median("machine", "fp32|peak_gflops|1")
+    # The convolutions alone (bench/conv_layers, one thread), medians and % of the median peak.
+    conv_rows = 0
+    for (k in keys) if (k ~ /^conv:/ && k ~ /forward_gflops/) conv_rows++
+    if (conv_rows) {
+      printf "\nEvery convolution alone (bench/conv_layers, one thread; GFLOP/s, %% of the FMA peak):\n\n"
+      print "| convolution | batch | forward | weight gradient | input gradient |"
+      print "|---|---|---|---|---|"
+      # In the order conv_layers ran them: by first appearance in the results.
+      while ((getline line < results_file) > 0) {
+        split(line, fld, " ")
+        if (fld[1] != "RESULT" || fld[3] !~ /^conv:/ || fld[4] != "forward_gflops" || (fld[3] in shown)) continue
+        shown[fld[3]] = 1; name = substr(fld[3], 6); batch = name; sub(/^.*@/, "", batch); sub(/@[0-9]+$/, "", name); gsub(/_/, " ", name)
+        printf "| %s | %s |", name, batch
+        split("forward_gflops weight_grad_gflops input_grad_gflops", cm, " ")
+        for (ci = 1; ci <= 3; ci++) { g = median("typenet", fld[3] "|" cm[ci] "|1"); printf " %.1f (%.0f %%) |", g, 100 * g / peak }
+        printf "\n"
+      }
+    }
     f = median("typenet", "dense784x128|forward_gflops|1"); b = median("typenet", "dense784x128|backward_gflops|1")
-    printf "\nDense 784→128 (+ReLU) at batch 64, one thread: forward %.1f GFLOP/s (%.0f %% of peak), backward %.1f GFLOP/s (%.0f %% of peak)\n",
-           f, 100 * f / peak, b, 100 * b / peak
-    f = median("typenet", "dense784x128_first|forward_gflops|1"); b = median("typenet", "dense784x128_first|backward_gflops|1")
-    printf "The same as a first layer (skipping zero inputs; dense inputs, so none to skip): forward %.1f GFLOP/s (%.0f %% of peak), backward %.1f GFLOP/s (%.0f %% of peak)\n",
-           f, 100 * f / peak, b, 100 * b / peak
+    if (f) {
+      printf "\nDense 784→128 (+ReLU) at batch 64, one thread: forward %.1f GFLOP/s (%.0f %% of peak), backward %.1f GFLOP/s (%.0f %% of peak)\n",
+             f, 100 * f / peak, b, 100 * b / peak
+      f = median("typenet", "dense784x128_first|forward_gflops|1"); b = median("typenet", "dense784x128_first|backward_gflops|1")
+      printf "The same as a first layer (skipping zero inputs; dense inputs, so none to skip): forward %.1f GFLOP/s (%.0f %% of peak), backward %.1f GFLOP/s (%.0f %% of peak)\n",
+             f, 100 * f / peak, b, 100 * b / peak
+    }
     print "Speed-up: the time of the peer over the time of typenet (epoch, latency), or typenet throughput over the peer throughput; above 1 means typenet is faster."
   }' "$results"

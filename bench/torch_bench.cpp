@@ -9,7 +9,7 @@
 #include <torch/torch.h>
 
 #include "common.hpp"
-#include "torch_batch.hpp"
+#include "torch_models.hpp"
 
 namespace {
 
@@ -34,6 +34,6 @@ int main(int argc, char** argv) {
     const std::size_t threads = bench::threads_argument(argc, argv);
     torch::set_num_threads(argc > 2 ? std::max(1, std::atoi(argv[2])) : static_cast<int>(threads));
     torch::manual_seed(1);
-    run("mlp", bench::make_torch_mlp(), threads);
-    run("lenet", bench::make_torch_lenet(), threads);
+    for (const std::string_view name : bench::model_names)
+        if (bench::selected(name)) run(name.data(), bench::make_torch_model(name), threads);
 }

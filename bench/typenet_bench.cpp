@@ -14,14 +14,19 @@ void run(const char* name, std::size_t threads) {
     model<Net> m(1);
     bench::report("typenet", name, "epoch_s", threads, bench::typenet_epoch(m, threads));
 
+    // Inference runs the network as exported: batch norm folded into the convolutions
+    // and dense layers before it, dropout gone (network/fold.hpp; the same type for the
+    // MLP and LeNet, which have neither).
+    const auto deployed = fold_for_inference(m);
+
     // Batch-1 latency, argmax included.
     const double latency = bench::median_microseconds([&](std::size_t i) {
-        bench::sink = m.classify(std::span<const float>(data.test.sample(i % data.test.size()), 784));
+        bench::sink = deployed.classify(std::span<const float>(data.test.sample(i % data.test.size()), 784));
     });
     bench::report("typenet", name, "latency_us", threads, latency);
 
     // The same with the weights rounded to bfloat16 (network/reduced_precision.hpp).
-    const bfloat16_model<Net> compact(m);
+    const bfloat16_model<folded_t<Net>> compact(deployed);
     const double latency_bf16 = bench::median_microseconds([&](std::size_t i) {
         bench::sink = compact.classify(std::span<const float>(data.test.sample(i % data.test.size()), 784));
     });
@@ -31,7 +36,7 @@ void run(const char* name, std::size_t threads) {
         std::size_t correct = 0, correct_bf16 = 0;
         for (std::size_t i = 0; i < data.test.size(); ++i) {
             const std::span<const float> x(data.test.sample(i), 784);
-            correct += m.classify(x) == data.test.labels[i];
+            correct += deployed.classify(x) == data.test.labels[i];
             correct_bf16 += compact.classify(x) == data.test.labels[i];
         }
         bench::report("typenet", name, "test_accuracy", threads, double(correct) / double(data.test.size()));
@@ -39,7 +44,7 @@ void run(const char* name, std::size_t threads) {
     }
 
     // Batch-256 throughput, the batch split across the threads; the class of every sample.
-    bench::report("typenet", name, "throughput", threads, bench::typenet_throughput(m, threads));
+    bench::report("typenet", name, "throughput", threads, bench::typenet_throughput(deployed, threads));
 }
 
 // GFLOP/s of a dense layer 784 -> 128 (fused ReLU) at batch 64 on dense random
@@ -73,9 +78,9 @@ void dense_gflops(const char* name) {
 
 int main(int argc, char** argv) {
     const std::size_t threads = bench::threads_argument(argc, argv);
-    run<bench::typenet_mlp>("mlp", threads);
-    run<bench::typenet_lenet>("lenet", threads);
-    if (threads == 1) {
+    for (const std::string_view name : bench::model_names)
+        if (bench::selected(name)) bench::with_typenet_model(name, [&]<class Net> { run<Net>(name.data(), threads); });
+    if (threads == 1 && bench::selected("mlp")) {
         dense_gflops<1>("dense784x128");
         dense_gflops<0>("dense784x128_first");
     }

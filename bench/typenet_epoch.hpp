@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "common.hpp"
+#include "fashion_models.hpp"
 
 namespace bench {
 
@@ -17,6 +19,24 @@ using typenet_lenet =
     typenet::sequential<typenet::input<1, 28, 28>, typenet::conv2d<6, 5>, typenet::relu, typenet::max_pool<2>,
                         typenet::conv2d<16, 5>, typenet::relu, typenet::max_pool<2>, typenet::flatten,
                         typenet::dense<120>, typenet::relu, typenet::dense<84>, typenet::relu, typenet::dense<10>>;
+
+/// Calls f.template operator()<Net>() with the typenet network named `name`; false for an unknown name.
+template <class F>
+bool with_typenet_model(std::string_view name, F&& f) {
+    if (name == "mlp")
+        f.template operator()<typenet_mlp>();
+    else if (name == "lenet")
+        f.template operator()<typenet_lenet>();
+    else if (name == "bn-cnn")
+        f.template operator()<fashion_models::bn_cnn>();
+    else if (name == "resnet")
+        f.template operator()<fashion_models::resnet>();
+    else if (name == "mobilenet")
+        f.template operator()<fashion_models::mobilenet>();
+    else
+        return false;
+    return true;
+}
 
 /// Seconds of one training epoch of m on `threads` threads: the benchmark's batches in its order, plain SGD.
 template <class Net>

@@ -33,6 +33,8 @@ struct settings {
     double momentum = 0.9;
     double weight_decay = -1;  // < 0: the model's default
     std::string optimizer = "sgd";
+    std::string schedule = "cosine";
+    double warmup = 0.25;  // one-cycle: the share of the batches the rate rises over
     bool augment = false;
     std::size_t max_shift = 2;
     std::size_t cutout = 0;
@@ -124,7 +126,8 @@ int run_with(const settings& s, std::size_t default_epochs, const Optimizer& opt
                         .seed = s.seed,
                         .validation_split = s.validation_split,
                         .threads = s.threads,
-                        .schedule = learning_rate_schedule::cosine(0.05),
+                        .schedule = s.schedule == "one-cycle" ? learning_rate_schedule::one_cycle(s.warmup)
+                                                              : learning_rate_schedule::cosine(0.05),
                         // A crash or kill costs at most 200 batches: rerun with --resume to continue.
                         .checkpoint_path = s.checkpoint,
                         .checkpoint_every_batches = s.checkpoint.empty() ? std::size_t{0} : std::size_t{200},
@@ -143,9 +146,10 @@ int run_with(const settings& s, std::size_t default_epochs, const Optimizer& opt
                          test);
         };
     std::printf("model %s: %s, %zu parameters\n", s.model.c_str(), type_name<Net>().c_str(), Net::parameter_count);
-    std::printf("training: %zu epochs, batch %zu, lr %g (cosine decay), seed %llu, %zu threads, augmentation %s\n",
-                options.epochs, options.batch_size, optimizer.learning_rate, static_cast<unsigned long long>(s.seed),
-                options.threads,
+    std::printf("training: %zu epochs, batch %zu, lr %g (%s), seed %llu, %zu threads, augmentation %s\n",
+                options.epochs, options.batch_size, optimizer.learning_rate,
+                s.schedule == "one-cycle" ? "one cycle, per batch" : "cosine decay, per epoch",
+                static_cast<unsigned long long>(s.seed), options.threads,
                 s.augment ? ("flips + shifts up to " + std::to_string(s.max_shift) + " px" +
                              (s.cutout > 0 ? " + cutout " + std::to_string(s.cutout) + " px" : ""))
                                 .c_str()
@@ -206,6 +210,12 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"linear", "mlp", "lenet", "cnn", "bn-cnn", "resnet", "mobilenet"}));
     app.add_option("--optimizer", s.optimizer, "sgd | nesterov | adam | adamw")
         ->check(CLI::IsMember({"sgd", "nesterov", "adam", "adamw"}));
+    app.add_option("--schedule", s.schedule,
+                   "cosine (per epoch, down to 0.05 of the rate) | one-cycle (per batch: a linear rise from 0.1 of "
+                   "the rate over --warmup of the run, then a cosine down to 0.002 of it)")
+        ->check(CLI::IsMember({"cosine", "one-cycle"}));
+    app.add_option("--warmup", s.warmup, "with --schedule one-cycle, the share of the run the rate rises over")
+        ->check(CLI::Range(0.0, 0.99));
     app.add_flag("--augment", s.augment, "random horizontal flips and shifts of the training images");
     app.add_option("--max-shift", s.max_shift, "largest shift in pixels with --augment");
     app.add_option("--cutout", s.cutout, "with --augment, zero a square of this side at a random place (0: none)");

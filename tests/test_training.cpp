@@ -96,6 +96,31 @@ TEST_CASE("learning-rate schedules", "[optim]") {
     CHECK(h.epochs[2].learning_rate == Approx(0.1));
 }
 
+TEST_CASE("the one-cycle schedule rises, peaks at the end of its warm-up and falls batch by batch", "[optim]") {
+    const auto one = learning_rate_schedule::one_cycle(0.25, 0.1, 0.002);
+    CHECK(one.per_batch());
+    CHECK_FALSE(learning_rate_schedule::cosine().per_batch());
+    CHECK(one.factor_at(0.0, 0, 4) == Approx(0.1));
+    CHECK(one.factor_at(0.125, 0, 4) == Approx(0.55));
+    CHECK(one.factor_at(0.25, 1, 4) == Approx(1.0));
+    CHECK(one.factor_at(0.625, 2, 4) == Approx(0.002 + 0.998 * 0.5));
+    CHECK(one.factor_at(1.0, 3, 4) == Approx(0.002));
+    CHECK_THROWS_AS(learning_rate_schedule::one_cycle(1.0).validate(), std::invalid_argument);
+    CHECK_THROWS_AS(learning_rate_schedule::one_cycle(0.25, 0.0).validate(), std::invalid_argument);
+    // In fit, the rate of the last batch of each epoch is the one the history records:
+    // 3 batches an epoch, 4 epochs, so epoch e ends after 3e + 2 of 12 batches.
+    const auto d = data::gaussian_blobs<float>(60, 3, 0.5, 2);
+    model<blob_net> m(1);
+    const auto h =
+        fit(m, d, softmax_cross_entropy{}, sgd{.learning_rate = 0.2},
+            fit_options{.epochs = 4, .batch_size = 16, .validation_split = 0.2, .progress = false, .schedule = one});
+    REQUIRE(h.epochs.size() == 4);
+    for (std::size_t e = 0; e < 4; ++e)
+        CHECK(h.epochs[e].learning_rate == Approx(0.2 * one.factor_at(double(3 * e + 2) / 12.0, e, 4)));
+    CHECK(h.epochs[0].learning_rate < h.epochs[1].learning_rate);
+    CHECK(h.epochs[3].learning_rate < h.epochs[2].learning_rate);
+}
+
 TEST_CASE("each epoch visits every sample once, in a new seeded order, the last batch partial", "[fit]") {
     auto d = small_blobs(23);
     model<blob_net> m(1);

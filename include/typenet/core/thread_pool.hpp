@@ -1,23 +1,25 @@
 #pragma once
 // A fixed team of threads for splitting a training step. The calling thread is
-// member 0; the others wait on a barrier. run(job) lets every member execute
-// job(member) once and returns when all have finished. Jobs are passed as a
-// function pointer and a context pointer, so dispatching allocates nothing.
-#include <barrier>
+// member 0; the others wait on a barrier that spins before it sleeps
+// (spinning_barrier.hpp). run(job) lets every member execute job(member) once and
+// returns when all have finished; within a job, sync() is a meeting of all members,
+// so that one job can hold a step's phases. Jobs are passed as a function pointer and
+// a context pointer, so dispatching allocates nothing.
 #include <cstddef>
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
+
+#include "spinning_barrier.hpp"
 
 namespace typenet {
 
 class thread_team {
 public:
     explicit thread_team(std::size_t members)
-        : members_(members < 1 ? 1 : members),
-          start_(static_cast<std::ptrdiff_t>(members_)),
-          done_(static_cast<std::ptrdiff_t>(members_)) {
+        : members_(members < 1 ? 1 : members), start_(members_), done_(members_), meet_(members_) {
         for (std::size_t m = 1; m < members_; ++m) workers_.emplace_back([this, m] { work(m); });
     }
     thread_team(const thread_team&) = delete;
@@ -32,6 +34,14 @@ public:
     }
 
     std::size_t size() const noexcept { return members_; }
+
+    /// Within a job run by run(): returns when every member has called it as often.
+    /// Every member must reach each call, also on its error paths (a member that
+    /// throws before it leaves the others waiting): a job with meetings catches
+    /// inside and reports after them.
+    void sync() noexcept {
+        if (members_ > 1) meet_.arrive_and_wait();
+    }
 
     /// Runs f(member) on every member (member 0 on the calling thread). The first
     /// exception thrown by any member is rethrown here after all have finished.
@@ -70,7 +80,7 @@ private:
     }
 
     std::size_t members_;
-    std::barrier<> start_, done_;
+    spinning_barrier start_, done_, meet_;
     std::vector<std::thread> workers_;
     void (*job_)(void*, std::size_t) = nullptr;
     void* context_ = nullptr;

@@ -269,7 +269,8 @@ inline V mul_add(V a, V b, V c) {
         // rounded those lanes differently from scalar ones: a masked column tail
         // (partial_lane) differently from the same columns in half lanes and scalars.
         using T = lane_value_t<V>;
-        constexpr bool is_float = std::is_same_v<T, float>, is_double = std::is_same_v<T, double>;
+        [[maybe_unused]] constexpr bool is_float = std::is_same_v<T, float>;
+        [[maybe_unused]] constexpr bool is_double = std::is_same_v<T, double>;
 #if defined(__AVX512F__)
         if constexpr (sizeof(V) == 64 && is_float) return V(_mm512_fmadd_ps(a, b, c));
         if constexpr (sizeof(V) == 64 && is_double) return V(_mm512_fmadd_pd(a, b, c));

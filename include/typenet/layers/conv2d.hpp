@@ -110,8 +110,20 @@ struct conv2d_stage : stage_defaults {
     static constexpr bool by_sliding =
         !geometry::template reads_in_place<kernels::simd_width<T>> && !reads_wide<kernels::simd_width<T>> &&
         geometry::unpadded_unit_stride && kernels::sliding_convolution_forward<T, H, W, K, F>::applies;
+    /// Where the columns are copied (padded or strided convolutions), the same Y^T = columns^T W
+    /// when the filters fill whole vectors and the patches are deep: W is then the product's B,
+    /// row-major as a dense layer's weights, and the columns its transposed A, the layout in
+    /// which the GEMM runs at the FMA peak; Y = W^T columns instead keeps the positions as
+    /// columns, 196 = 12 vectors and a tail for a 14 x 14 map. bn-cnn's 32 -> 64 3x3 on 14 x 14
+    /// maps, Zen 4 (AVX-512), a batch of 64 alone: 5.23 ms rather than 5.52; its patches
+    /// 9 deep in the first convolution: 0.50 ms rather than 0.36, so not there (docs/gemm.md).
+    template <class T>
+    static constexpr bool by_columns_transposed = F % kernels::simd_width<T> == 0 && Q >= 4 * kernels::simd_width<T>;
     static constexpr std::size_t forward_scratch_size =
-        pointwise ? 0 : aligned_count<float>(Q * N > F * N_wide ? Q * N : F * N_wide);
+        pointwise
+            ? 0
+            : aligned_count<float>(Q * N > F * N_wide ? Q * N : F * N_wide) +
+                  (by_columns_transposed<float> || by_columns_transposed<double> ? aligned_count<float>(N * F) : 0);
 
     /// How backward computes the weight gradient, for values of type T (see the file comment).
     /// The GEMM needs F to fill whole vectors (LeNet's second convolution: 16); with F = 6 its
@@ -189,6 +201,14 @@ struct conv2d_stage : stage_defaults {
                 kernels::gemm<F, typename geometry::position_rows>(N, Q, in + b * In::size, 0, params, F, cols, F,
                                                                    by_filter);
                 kernels::transpose<N, F>(cols, out + b * output_shape::size);
+            } else if constexpr (by_columns_transposed<T> && std::is_same_v<Stored, T>) {
+                // Y^T[N][F] = columns^T W (the columns as the transposed A), then transposed. (bfloat16
+                // weights as B would need interleave_bfloat16's layout; they keep the path below.)
+                geometry::columns(in + b * In::size, cols);
+                T* by_position = cols + aligned_count<float>(Q * N);
+                const detail::bias_activation_epilogue<Stored, Act> by_filter{params + weight_count};
+                kernels::gemm<F, kernels::transposed>(N, Q, cols, N, params, F, by_position, F, by_filter);
+                kernels::transpose<N, F>(by_position, out + b * output_shape::size);
             } else {
                 geometry::columns(in + b * In::size, cols);
                 kernels::gemm<N, kernels::transposed>(F, Q, params, F, cols, N, out + b * output_shape::size, N,

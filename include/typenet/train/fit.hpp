@@ -40,7 +40,7 @@ struct fit_options {
     double validation_split = 0;           ///< fraction of the data held out for validation, in [0, 1)
     bool progress = true;                  ///< progress on stderr (see progress.hpp)
     std::size_t threads = 1;               ///< threads sharing each minibatch (results are reproducible per count)
-    learning_rate_schedule schedule = {};  ///< per-epoch factor on the optimiser's learning rate
+    learning_rate_schedule schedule = {};  ///< per-epoch (or, one_cycle, per-batch) factor on the learning rate
 
     // Crash-safe training (train/checkpoint.hpp). With a checkpoint_path, fit writes
     // a checkpoint atomically at the end of every epoch and, when
@@ -171,6 +171,12 @@ history fit_checked(model<Arch, T>& m, const Data& data, Loss loss, Optimizer op
         }
         for (std::size_t first = at.position, b = first / batch + 1; first < train.size(); first += batch, ++b) {
             const std::size_t n = std::min(batch, train.size() - first);
+            if (options.schedule.per_batch()) {
+                const double done = static_cast<double>((epoch - 1) * batches + (b - 1)) /
+                                    static_cast<double>(options.epochs * batches);
+                step.set_learning_rate(optimizer.learning_rate *
+                                       options.schedule.factor_at(done, epoch - 1, options.epochs));
+            }
             const step_result r = step.step(data, std::span<const std::size_t>(train.data() + first, n));
             if (!r.finite) throw training_diverged(epoch, b, r.loss);
             at.loss_sum += r.loss * static_cast<double>(n);

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -33,6 +34,7 @@
 #include "../network/model.hpp"
 #include "../network/passes.hpp"
 #include "augment.hpp"
+#include "gradient_sum.hpp"
 #include "random_streams.hpp"
 
 namespace typenet {
@@ -77,6 +79,7 @@ public:
         for (std::size_t t = 0; t < team_.size(); ++t) {
             workspaces_.emplace_back(std::make_unique<ws_type>(per_thread));
             rngs_.emplace_back(seed * 0x9E3779B97F4A7C15ull + t + 1);
+            part_gradients_.push_back(std::as_const(*workspaces_.back()).parameter_gradients().data());
         }
     }
 
@@ -130,94 +133,25 @@ public:
                       "typenet: trainer::step: the data set cannot gather its inputs as the trainer's value type T "
                       "(a labeled_data<double> for a float trainer, say)");
         T* x = inputs_.data();
-        data.gather_inputs(indices.data(), batch, x);
-        data.gather_targets(indices.data(), batch, targets_.data());
-        if (augmenter_) augmenter_->apply(x, batch);
-        return step(x, targets_.data(), batch);
+        target_type* y = targets_.data();
+        if (augmenter_) {
+            // One augmentation stream over the whole batch, in order (checkpoints restore it).
+            data.gather_inputs(indices.data(), batch, x);
+            data.gather_targets(indices.data(), batch, y);
+            augmenter_->apply(x, batch);
+            return run_step(x, y, batch, [](std::size_t, std::size_t) {});
+        }
+        // Each thread gathers its own part: in parallel, and into its own core's caches.
+        return run_step(x, y, batch, [&](std::size_t first, std::size_t n) {
+            data.gather_inputs(indices.data() + first, n, x + first * inputs);
+            data.gather_targets(indices.data() + first, n, y + first * target_width);
+        });
     }
 
     /// Trains on `batch` samples laid out row by row at x, with their targets.
     step_result step(const T* x, const target_type* targets, std::size_t batch) {
         check_batch(batch);
-        T* params = model_.parameters().data();
-        const std::size_t team = std::min(team_.size(), batch);
-
-        // 1. Each thread: forward, loss and backward on its part of the batch.
-        auto gradients_of_part = [&](std::size_t t) {
-            part& p = parts_[t];
-            p = part{};
-            if (t >= team) return;
-            const auto [first, last] = split_range(batch, team, t);
-            const std::size_t n = last - first;
-            ws_type& ws = *workspaces_[t];
-            T* state = model_.state().data();
-            const pass_mode<T> mode{true, state, t == 0 ? state : nullptr, &rngs_[t]};
-            forward_pass(static_cast<const T*>(params), ws, x + first * inputs, n, false, mode);
-            const target_type* y = targets + first * target_width;
-            p.loss = Loss::template evaluate<outputs>(ws.output(), y, ws.output_gradient(), n);
-            if constexpr (Loss::is_classifier)
-                for (std::size_t b = 0; b < n; ++b)
-                    p.correct += predicted_class<outputs>(ws.output() + b * outputs) == y[b] ? 1 : 0;
-            p.samples = n;
-            if (!std::isfinite(p.loss)) return;
-            if (team > 1) {
-                // The loss averaged over this part; the step needs the average over the batch.
-                const T share = static_cast<T>(n) / static_cast<T>(batch);
-                T* g = ws.output_gradient();
-                for (std::size_t i = 0; i < n * outputs; ++i) g[i] *= share;
-            }
-            backward_pass(static_cast<const T*>(params), ws, n);
-        };
-        team_.run(gradients_of_part);
-
-        step_result r;
-        for (std::size_t t = 0; t < team; ++t) {
-            r.loss += parts_[t].loss * static_cast<double>(parts_[t].samples);
-            r.correct += parts_[t].correct;
-        }
-        r.loss /= static_cast<double>(batch);
-        if (!std::isfinite(r.loss)) {
-            r.finite = false;
-            return r;
-        }
-
-        // 2. Sum the parts' gradients in a fixed order, slice by slice in parallel.
-        std::span<const T> grads;
-        if (team == 1) {
-            grads = std::as_const(*workspaces_[0]).parameter_gradients();
-        } else {
-            auto reduce = [&](std::size_t t) {
-                const auto [begin, end] = split_range(parameters, team_.size(), t, 16);
-                T* sum = gradients_.data();
-                const T* g0 = workspaces_[0]->parameter_gradients().data();
-                std::copy(g0 + begin, g0 + end, sum + begin);
-                for (std::size_t part = 1; part < team; ++part) {
-                    const T* g = workspaces_[part]->parameter_gradients().data();
-                    kernels::transform(sum + begin, g + begin, sum + begin, end - begin,
-                                       [](auto a, auto b) { return a + b; });
-                }
-            };
-            team_.run(reduce);
-            grads = std::as_const(gradients_).span();
-        }
-        if (!all_finite(grads)) {
-            r.finite = false;
-            return r;
-        }
-
-        // 3. The optimiser's update, slice by slice, after counting the step once
-        //    (optimisers without advance() keep no step count of their own).
-        if constexpr (requires { optimizer_.advance(state_); })
-            optimizer_.advance(state_);
-        else
-            ++state_.steps;
-        auto update = [&](std::size_t t) {
-            const auto [begin, end] = split_range(parameters, team_.size(), t, 16);
-            optimizer_.step(model_.parameters().subspan(begin, end - begin), grads.subspan(begin, end - begin), state_,
-                            begin);
-        };
-        team_.run(update);
-        return r;
+        return run_step(x, targets, batch, [](std::size_t, std::size_t) {});
     }
 
     const Optimizer& optimizer() const noexcept { return optimizer_; }
@@ -234,10 +168,110 @@ public:
 
 private:
     using ws_type = workspace<Arch, T, execution::fused>;
+
+    /// One step; prepare(first, n) makes rows [first, first + n) of x and targets ready
+    /// (each thread calls it for its part before its forward pass).
+    template <class Prepare>
+    step_result run_step(const T* x, const target_type* targets, std::size_t batch, Prepare&& prepare) {
+        T* params = model_.parameters().data();
+        const std::size_t team = std::min(team_.size(), batch);
+
+        // The whole step is one job of the team, its phases separated by meetings
+        // (thread_team::sync, which spins: a step of the MLP is ~130 us, too short to
+        // put threads to sleep and wake them three times).
+        auto whole_step = [&](std::size_t t) {
+            // 1. Each thread: forward, loss and backward on its part of the batch.
+            gradients_of_part(params, x, targets, batch, team, t, prepare);
+            team_.sync();
+            // Every member reads the same parts, so all take the same branch below.
+            if (!parts_finite(team)) return;
+
+            // 2. Sum the parts' gradients in a fixed order (thread 0, 1, ...), slice by
+            //    slice in parallel, checking that the sums are finite in the same pass.
+            const auto [begin, end] = split_range(parameters, team_.size(), t, 16);
+            parts_[t].finite_gradients =
+                team == 1 ? all_finite(std::as_const(*workspaces_[0]).parameter_gradients().subspan(begin, end - begin))
+                          : add_checking_finite(part_gradients_.data(), team, begin, end, gradients_.data());
+            team_.sync();
+            for (std::size_t m = 0; m < team_.size(); ++m)
+                if (!parts_[m].finite_gradients) return;
+
+            // 3. The optimiser's update, slice by slice, after counting the step once
+            //    (optimisers without advance() keep no step count of their own).
+            if (t == 0) {
+                if constexpr (requires { optimizer_.advance(state_); })
+                    optimizer_.advance(state_);
+                else
+                    ++state_.steps;
+            }
+            team_.sync();
+            const std::span<const T> grads =
+                team == 1 ? std::as_const(*workspaces_[0]).parameter_gradients() : gradients_.span();
+            optimizer_.step(model_.parameters().subspan(begin, end - begin), grads.subspan(begin, end - begin), state_,
+                            begin);
+        };
+        team_.run(whole_step);
+
+        step_result r;
+        for (std::size_t t = 0; t < team; ++t) {
+            if (parts_[t].error) std::rethrow_exception(parts_[t].error);
+            r.loss += parts_[t].loss * static_cast<double>(parts_[t].samples);
+            r.correct += parts_[t].correct;
+        }
+        r.loss /= static_cast<double>(batch);
+        r.finite = std::isfinite(r.loss);
+        for (const part& p : parts_) r.finite = r.finite && p.finite_gradients;
+        return r;
+    }
+
     struct part {
         double loss = 0;
         std::size_t correct = 0, samples = 0;
+        bool finite_gradients = true;  ///< this member's slice of the summed gradients
+        std::exception_ptr error;      ///< what its forward or backward threw, rethrown after the step
     };
+
+    /// Member t's part of step(): forward, loss and backward on its share of the batch,
+    /// its gradient scaled to that share. Catches what it throws (see thread_team::sync).
+    template <class Prepare>
+    void gradients_of_part(const T* params, const T* x, const target_type* targets, std::size_t batch, std::size_t team,
+                           std::size_t t, Prepare& prepare) noexcept {
+        part& p = parts_[t];
+        p = part{};
+        if (t >= team) return;
+        try {
+            const auto [first, last] = split_range(batch, team, t);
+            const std::size_t n = last - first;
+            prepare(first, n);
+            ws_type& ws = *workspaces_[t];
+            T* state = model_.state().data();
+            const pass_mode<T> mode{true, state, t == 0 ? state : nullptr, &rngs_[t]};
+            forward_pass(params, ws, x + first * inputs, n, false, mode);
+            const target_type* y = targets + first * target_width;
+            p.loss = Loss::template evaluate<outputs>(ws.output(), y, ws.output_gradient(), n);
+            if constexpr (Loss::is_classifier)
+                for (std::size_t b = 0; b < n; ++b)
+                    p.correct += predicted_class<outputs>(ws.output() + b * outputs) == y[b] ? 1 : 0;
+            p.samples = n;
+            if (!std::isfinite(p.loss)) return;
+            if (team > 1) {
+                // The loss averaged over this part; the step needs the average over the batch.
+                const T share = static_cast<T>(n) / static_cast<T>(batch);
+                T* g = ws.output_gradient();
+                for (std::size_t i = 0; i < n * outputs; ++i) g[i] *= share;
+            }
+            backward_pass(params, ws, n);
+        } catch (...) {
+            p.error = std::current_exception();
+        }
+    }
+
+    /// Whether every part finished with a finite loss (and without an error).
+    bool parts_finite(std::size_t team) const noexcept {
+        for (std::size_t t = 0; t < team; ++t)
+            if (parts_[t].error || !std::isfinite(parts_[t].loss)) return false;
+        return true;
+    }
 
     void check_batch(std::size_t batch) const { check_batch_size(batch, capacity_, "trainer::step"); }
 
@@ -252,6 +286,7 @@ private:
     std::vector<target_type> targets_;
     aligned_buffer<T> gradients_;
     std::vector<part> parts_;
+    std::vector<const T*> part_gradients_;  ///< each thread's gradient, in the order they are summed
     std::vector<random_engine> rngs_;
     std::unique_ptr<augmenter<T>> augmenter_;
 };
