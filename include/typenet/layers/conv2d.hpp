@@ -128,9 +128,13 @@ struct conv2d_stage : stage_defaults {
     /// How backward computes the weight gradient, for values of type T (see the file comment).
     /// The GEMM needs F to fill whole vectors (LeNet's second convolution: 16); with F = 6 its
     /// columns would be scalar tails, and the row products, which need no transpose of the
-    /// Q x N columns, win instead. Both paths are gradient-checked (test_convolution).
+    /// Q x N columns, win instead. So they do where the patches are shallow (a first layer's
+    /// 9 values), the GEMM then a transpose of dZ for a product 9 rows deep: bn-cnn's
+    /// 1 -> 32 3x3 on Zen 4, a batch of 64 alone, 46-54 GFLOP/s rather than 43.5 with AVX-512
+    /// and 48 rather than 29-37 with AVX2. Both paths are gradient-checked (test_convolution).
     template <class T>
-    static constexpr bool weights_by_gemm = F % kernels::simd_width<T> == 0;
+    static constexpr bool weights_by_gemm = F % kernels::simd_width<T> == 0 &&
+                                            (pointwise || Q >= 2 * kernels::simd_width<T>);
     /// ... or, among those, without a GEMM (kernels/sliding_convolution.hpp): LeNet's second
     /// convolution on AVX-512, 114 us a batch of 64 against 164 for the GEMM (alone).
     template <class T>
@@ -145,11 +149,25 @@ struct conv2d_stage : stage_defaults {
     // columns, then dcolumns in the same place (Q*N; none when pointwise); dZ^T (N*F) or the row
     // products' partial sums (F*Q vectors; sized for float, the widest in values).
     // Then the output gradient over wide positions (F * N_wide), where the row products read those.
+    /// ... and elsewhere, for deep patches on small maps, as dcolumns^T[N][Q] = dZ^T W^T (W^T laid
+    /// out once a batch), transposed and folded: the patch values are then the product's columns
+    /// and dZ its transposed A, read in place. Zen 4, AVX-512, a batch of 64 alone: resnet's
+    /// 96 -> 96 3x3 on 7 x 7 maps (864 patch values, 49 positions: 3 vectors and a tail) 61.5
+    /// GFLOP/s rather than 46.7, its strided 48 -> 96 51.2 rather than 46.5; on 14 x 14 maps
+    /// (196 positions, 12 vectors) bn-cnn's 32 -> 64 74.1 rather than 82.4, so only where the
+    /// positions fill fewer than 8 vectors.
+    template <class T>
+    static constexpr bool inputs_by_positions =
+        !pointwise && !inputs_by_sliding<T> && Q >= 4 * kernels::simd_width<T> && N < 8 * kernels::simd_width<T>;
+    static constexpr bool any_inputs_by_positions = inputs_by_positions<float> || inputs_by_positions<double>;
     static constexpr std::size_t columns_size = pointwise ? 0 : aligned_count<float>(Q * N);
     static constexpr std::size_t weight_work_size = aligned_count<float>(
         N * F > kernels::row_products_size<float>(F, Q) ? N * F : kernels::row_products_size<float>(F, Q));
-    static constexpr std::size_t scratch_size =
-        columns_size + weight_work_size + (pointwise ? 0 : aligned_count<float>(F * N_wide));
+    static constexpr std::size_t wide_gradient_size = pointwise ? 0 : aligned_count<float>(F * N_wide);
+    /// dcolumns^T and W^T where the input gradient goes by positions.
+    static constexpr std::size_t by_position_size =
+        any_inputs_by_positions ? aligned_count<float>(N * Q) + aligned_count<float>(F * Q) : 0;
+    static constexpr std::size_t scratch_size = columns_size + weight_work_size + wide_gradient_size + by_position_size;
     static_assert(scratch_size >= forward_scratch_size, "training forward passes run in the backward scratch");
 
     /// See initialization.hpp; fan-in C*K*K, fan-out F*K*K.
@@ -227,6 +245,10 @@ struct conv2d_stage : stage_defaults {
         T* cols = scratch;                        // the sample's columns, then its dcolumns
         T* weight_work = scratch + columns_size;  // dZ^T (GEMM path) or the row products' partial sums
         [[maybe_unused]] T* dz_wide = weight_work + weight_work_size;
+        [[maybe_unused]] T* dcolumns_by_position = dz_wide + wide_gradient_size;
+        [[maybe_unused]] T* weights_transposed = dcolumns_by_position + aligned_count<float>(N * Q);
+        if constexpr (inputs_by_positions<T>)
+            if (d_in != nullptr) kernels::transpose<Q, F>(params, weights_transposed);  // W^T[F][Q]
         T* d_b = d_params + weight_count;
         for (std::size_t f = 0; f < F; ++f) d_b[f] = T(0);
         if constexpr (weights_by_gemm<T>) {
@@ -279,6 +301,10 @@ struct conv2d_stage : stage_defaults {
                 } else if constexpr (inputs_by_sliding<T>) {
                     // dZ^T is in weight_work already: the weight gradient needed it.
                     kernels::sliding_input_gradient_of<C, H, W, K, F>(params, weight_work, d_in + b * In::size);
+                } else if constexpr (inputs_by_positions<T>) {
+                    kernels::gemm<Q, kernels::transposed>(N, F, dz, N, weights_transposed, Q, dcolumns_by_position, Q);
+                    kernels::transpose<N, Q>(dcolumns_by_position, cols);
+                    geometry::fold(cols, d_in + b * In::size);
                 } else {
                     kernels::gemm<N>(Q, F, params, F, dz, N, cols, N);
                     geometry::fold(cols, d_in + b * In::size);
