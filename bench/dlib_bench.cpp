@@ -25,27 +25,23 @@ using lenet = dlib::loss_multiclass_log<dlib::fc<
                         dlib::relu<con_valid<
                             16, 5, dlib::max_pool<2, 2, 2, 2, dlib::relu<con_valid<6, 5, dlib::input<image>>>>>>>>>>>>>;
 
-// bn-cnn (examples/fashion_models.hpp): 3x3 convolutions padded to keep the size, batch
-// norm in training mode (bn_con, bn_fc), dropout 0.25 (set after construction, below).
+// bn-cnn (examples/fashion_models.hpp): 3x3 convolutions padded to keep the size, with
+// Norm after the convolutions and the hidden dense layer and Drop before the classifier.
 template <long Filters, class SUBNET>
 using con_same = dlib::add_layer<dlib::con_<Filters, 3, 3, 1, 1, 1, 1>, SUBNET>;
-using bn_cnn = dlib::loss_multiclass_log<dlib::fc<
-    10, dlib::dropout<dlib::relu<dlib::bn_fc<dlib::fc<
-            128,
-            dlib::max_pool<2, 2, 2, 2,
-                           dlib::relu<dlib::bn_con<con_same<
-                               64, dlib::max_pool<2, 2, 2, 2,
-                                                  dlib::relu<dlib::bn_con<con_same<32, dlib::input<image>>>>>>>>>>>>>>>;
-
-// ... and as dlib infers with it: batch norm as the affine map of its running statistics,
-// dropout as a multiply (dlib converts a trained network into this type by assignment).
-using bn_cnn_inference = dlib::loss_multiclass_log<dlib::fc<
-    10, dlib::multiply<dlib::relu<dlib::affine<dlib::fc<
-            128,
-            dlib::max_pool<2, 2, 2, 2,
-                           dlib::relu<dlib::affine<con_same<
-                               64, dlib::max_pool<2, 2, 2, 2,
-                                                  dlib::relu<dlib::affine<con_same<32, dlib::input<image>>>>>>>>>>>>>>>;
+template <template <class> class ConvNorm, template <class> class DenseNorm, template <class> class Drop>
+using bn_cnn_with = dlib::loss_multiclass_log<dlib::fc<
+    10,
+    Drop<dlib::relu<DenseNorm<dlib::fc<
+        128, dlib::max_pool<
+                 2, 2, 2, 2,
+                 dlib::relu<ConvNorm<con_same<
+                     64, dlib::max_pool<2, 2, 2, 2, dlib::relu<ConvNorm<con_same<32, dlib::input<image>>>>>>>>>>>>>>>;
+// Trained with batch norm in training mode and dropout 0.25 (set after construction, below) ...
+using bn_cnn = bn_cnn_with<dlib::bn_con, dlib::bn_fc, dlib::dropout>;
+// ... and inferred as dlib infers with it: batch norm as the affine map of its running
+// statistics, dropout as a multiply (dlib converts a trained network into this type).
+using bn_cnn_inference = bn_cnn_with<dlib::affine, dlib::affine, dlib::multiply>;
 
 image to_image(const float* p) {
     image m(28, 28);

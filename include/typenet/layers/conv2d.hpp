@@ -146,9 +146,6 @@ struct conv2d_stage : stage_defaults {
     template <class T>
     static constexpr bool inputs_by_sliding =
         weights_by_gemm<T>&& geometry::unpadded_unit_stride&& kernels::sliding_input_gradient<T, H, W, K, F>::applies;
-    // columns, then dcolumns in the same place (Q*N; none when pointwise); dZ^T (N*F) or the row
-    // products' partial sums (F*Q vectors; sized for float, the widest in values).
-    // Then the output gradient over wide positions (F * N_wide), where the row products read those.
     /// ... and elsewhere, for deep patches on small maps, as dcolumns^T[N][Q] = dZ^T W^T (W^T laid
     /// out once a batch), transposed and folded: the patch values are then the product's columns
     /// and dZ its transposed A, read in place. Zen 4, AVX-512, a batch of 64 alone: resnet's
@@ -160,11 +157,14 @@ struct conv2d_stage : stage_defaults {
     static constexpr bool inputs_by_positions =
         !pointwise && !inputs_by_sliding<T> && Q >= 4 * kernels::simd_width<T> && N < 8 * kernels::simd_width<T>;
     static constexpr bool any_inputs_by_positions = inputs_by_positions<float> || inputs_by_positions<double>;
+    // columns, then dcolumns in the same place (Q*N; none when pointwise); dZ^T (N*F) or the row
+    // products' partial sums (F*Q vectors; sized for float, the widest in values).
+    // Then the output gradient over wide positions (F * N_wide), where the row products read those;
+    // then dcolumns^T and W^T where the input gradient goes by positions.
     static constexpr std::size_t columns_size = pointwise ? 0 : aligned_count<float>(Q * N);
     static constexpr std::size_t weight_work_size = aligned_count<float>(
         N * F > kernels::row_products_size<float>(F, Q) ? N * F : kernels::row_products_size<float>(F, Q));
     static constexpr std::size_t wide_gradient_size = pointwise ? 0 : aligned_count<float>(F * N_wide);
-    /// dcolumns^T and W^T where the input gradient goes by positions.
     static constexpr std::size_t by_position_size =
         any_inputs_by_positions ? aligned_count<float>(N * Q) + aligned_count<float>(F * Q) : 0;
     static constexpr std::size_t scratch_size = columns_size + weight_work_size + wide_gradient_size + by_position_size;
@@ -223,7 +223,7 @@ struct conv2d_stage : stage_defaults {
                 // Y^T[N][F] = columns^T W (the columns as the transposed A), then transposed. (bfloat16
                 // weights as B would need interleave_bfloat16's layout; they keep the path below.)
                 geometry::columns(in + b * In::size, cols);
-                T* by_position = cols + aligned_count<float>(Q * N);
+                T* by_position = cols + columns_size;  // the backward scratch's weight_work in training
                 const detail::bias_activation_epilogue<Stored, Act> by_filter{params + weight_count};
                 kernels::gemm<F, kernels::transposed>(N, Q, cols, N, params, F, by_position, F, by_filter);
                 kernels::transpose<N, F>(by_position, out + b * output_shape::size);

@@ -175,6 +175,9 @@ private:
     step_result run_step(const T* x, const target_type* targets, std::size_t batch, Prepare&& prepare) {
         T* params = model_.parameters().data();
         const std::size_t team = std::min(team_.size(), batch);
+        // The batch's gradient: thread 0's when it ran alone, else the sum of the parts.
+        const std::span<const T> grads =
+            team == 1 ? std::as_const(*workspaces_[0]).parameter_gradients() : std::as_const(gradients_).span();
 
         // The whole step is one job of the team, its phases separated by meetings
         // (thread_team::sync, which spins: a step of the MLP is ~130 us, too short to
@@ -190,7 +193,7 @@ private:
             //    slice in parallel, checking that the sums are finite in the same pass.
             const auto [begin, end] = split_range(parameters, team_.size(), t, 16);
             parts_[t].finite_gradients =
-                team == 1 ? all_finite(std::as_const(*workspaces_[0]).parameter_gradients().subspan(begin, end - begin))
+                team == 1 ? all_finite(grads.subspan(begin, end - begin))
                           : add_checking_finite(part_gradients_.data(), team, begin, end, gradients_.data());
             team_.sync();
             for (std::size_t m = 0; m < team_.size(); ++m)
@@ -205,8 +208,6 @@ private:
                     ++state_.steps;
             }
             team_.sync();
-            const std::span<const T> grads =
-                team == 1 ? std::as_const(*workspaces_[0]).parameter_gradients() : gradients_.span();
             optimizer_.step(model_.parameters().subspan(begin, end - begin), grads.subspan(begin, end - begin), state_,
                             begin);
         };
